@@ -1,0 +1,36 @@
+// Decryption of application/pkcs7-mime enveloped-data and authEnveloped-data with one of several own
+// keys (key rollover: old and new keys both open mail). The key is chosen by the recipient identifier
+// in the message, never by trial decryption, so a wrong key is reported as such (Error wrong_key).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "smime/io.hpp"
+#include "smime/mime.hpp"
+#include "smime/ossl.hpp"
+
+namespace smime {
+
+struct DecryptionKey {
+  X509Ptr cert;
+  PkeyPtr key;
+};
+
+struct DecryptResult {
+  std::size_t key_index = 0;  // which of the given keys opened the message
+  std::string cipher;         // content encryption algorithm, e.g. "aes-256-cbc", "id-aes128-GCM"
+  bool authenticated = false; // AuthEnvelopedData: the GCM tag was checked; CBC content is malleable
+};
+
+// The CMS DER carried by an application/pkcs7-mime entity (its body, base64 or binary decoded).
+std::string pkcs7_mime_der(const Source& src, const mime::Entity& entity);
+
+// Decrypts the entity and writes the enclosed MIME entity (headers, blank line, body) to out.
+// Throws Error(wrong_key) when no given key is a recipient, Error(bad_input) for malformed or
+// truncated CMS or a failed authentication tag, with OpenSSL's error queue in the message.
+DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::vector<DecryptionKey>& keys,
+                      Sink& out);
+
+}  // namespace smime

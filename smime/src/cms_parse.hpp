@@ -1,0 +1,19 @@
+// Internal: reading CMS structures received from outside.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "smime/ossl.hpp"
+
+namespace smime::detail {
+
+// Parses DER/BER ContentInfo; throws Error(bad_input) "not a CMS structure: <queue>".
+CmsPtr parse_cms(std::string_view der);
+
+// The content-encryption algorithm of an EnvelopedData or AuthEnvelopedData ContentInfo, by its
+// OpenSSL short name (e.g. "AES-256-CBC", "id-aes128-GCM") or dotted OID; "unknown" if not found.
+// OpenSSL has no public accessor for it, so the few outer BER layers are walked here.
+std::string content_encryption_algorithm(std::string_view der);
+
+}  // namespace smime::detail

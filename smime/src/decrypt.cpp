@@ -1,0 +1,78 @@
+#include "smime/decrypt.hpp"
+
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+#include "cms_parse.hpp"
+
+namespace smime {
+
+namespace {
+
+// Does `cert` name one of the message's recipients (key transport or key agreement)?
+bool is_recipient(CMS_ContentInfo* cms, X509* cert) {
+  STACK_OF(CMS_RecipientInfo)* ris = CMS_get0_RecipientInfos(cms);
+  for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); ++i) {
+    CMS_RecipientInfo* ri = sk_CMS_RecipientInfo_value(ris, i);
+    switch (CMS_RecipientInfo_type(ri)) {
+      case CMS_RECIPINFO_TRANS:
+        if (CMS_RecipientInfo_ktri_cert_cmp(ri, cert) == 0) return true;
+        break;
+      case CMS_RECIPINFO_AGREE: {
+        STACK_OF(CMS_RecipientEncryptedKey)* reks = CMS_RecipientInfo_kari_get0_reks(ri);
+        for (int j = 0; j < sk_CMS_RecipientEncryptedKey_num(reks); ++j)
+          if (CMS_RecipientEncryptedKey_cert_cmp(sk_CMS_RecipientEncryptedKey_value(reks, j), cert) == 0) return true;
+        break;
+      }
+      default: break;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::vector<DecryptionKey>& keys, Sink& out) {
+  if (!entity.content_type.is("application", "pkcs7-mime") && !entity.content_type.is("application", "x-pkcs7-mime"))
+    throw Error(ErrorKind::bad_input, "not an encrypted entity (Content-Type " + entity.content_type.mime_type() + ")");
+  std::string der = pkcs7_mime_der(src, entity);
+  CmsPtr cms = detail::parse_cms(der);
+  const int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
+  if (type != NID_pkcs7_enveloped && type != NID_id_smime_ct_authEnvelopedData)
+    throw Error(ErrorKind::bad_input, std::string("not enveloped-data but ") + OBJ_nid2sn(type));
+
+  DecryptResult result;
+  result.authenticated = type == NID_id_smime_ct_authEnvelopedData;
+  result.cipher = detail::content_encryption_algorithm(der);
+
+  // Choose the key by the recipient identifiers, so a wrong key is "not for us", never garbage.
+  std::size_t chosen = keys.size();
+  for (std::size_t i = 0; i < keys.size() && chosen == keys.size(); ++i)
+    if (keys[i].cert && keys[i].key && is_recipient(cms.get(), keys[i].cert.get())) chosen = i;
+  if (chosen == keys.size())
+    throw Error(ErrorKind::wrong_key, "the message is not encrypted to any of our " + std::to_string(keys.size()) +
+                                          " decryption key(s)");
+  result.key_index = chosen;
+
+  check(CMS_decrypt_set1_pkey(cms.get(), keys[chosen].key.get(), keys[chosen].cert.get()),
+        "decrypting the content-encryption key", ErrorKind::bad_input);
+  BioPtr sink = make_sink_bio(out);
+  int rc = CMS_decrypt(cms.get(), nullptr, nullptr, nullptr, sink.get(), CMS_BINARY);
+  rethrow_sink_error(sink.get());
+  if (rc <= 0)
+    throw_openssl(ErrorKind::bad_input, result.authenticated ? "decrypting (authentication tag or content corrupt)"
+                                                             : "decrypting the content");
+  out.finish();
+  return result;
+}
+
+std::string pkcs7_mime_der(const Source& src, const mime::Entity& entity) {
+  std::string body = src.slice(entity.body);
+  if (entity.encoding != mime::Encoding::base64) return body;  // binary transfer: the DER as is
+  StringSink der;
+  mime::decode_base64(body, der);
+  return der.take();
+}
+
+}  // namespace smime

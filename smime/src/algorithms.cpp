@@ -45,6 +45,12 @@ std::optional<Cipher> cipher_from_string(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<Cipher> cipher_from_nid(int nid) {
+  for (const auto& i : kCiphers)
+    if (i.nid == nid) return i.cipher;
+  return std::nullopt;
+}
+
 bool is_aead(Cipher c) { return c == Cipher::aes128_gcm || c == Cipher::aes256_gcm; }
 
 const EVP_CIPHER* evp_cipher(Cipher c) { return EVP_get_cipherbynid(info(c).nid); }

@@ -1,5 +1,7 @@
 #include "cms_parse.hpp"
 
+#include "smime/algorithms.hpp"
+
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
 
@@ -83,6 +85,7 @@ std::string content_encryption_algorithm(std::string_view der) {
   ObjPtr obj(d2i_ASN1_OBJECT(nullptr, &q, b.end - b.p));
   if (!obj) return "unknown";
   int nid = OBJ_obj2nid(obj.get());
+  if (auto known = cipher_from_nid(nid)) return std::string(to_string(*known));
   if (nid != NID_undef) return OBJ_nid2sn(nid);
   char buf[128];
   OBJ_obj2txt(buf, sizeof buf, obj.get(), 1);

@@ -11,8 +11,9 @@ namespace smime::detail {
 // Parses DER/BER ContentInfo; throws Error(bad_input) "not a CMS structure: <queue>".
 CmsPtr parse_cms(std::string_view der);
 
-// The content-encryption algorithm of an EnvelopedData or AuthEnvelopedData ContentInfo, by its
-// OpenSSL short name (e.g. "AES-256-CBC", "id-aes128-GCM") or dotted OID; "unknown" if not found.
+// The content-encryption algorithm of an EnvelopedData or AuthEnvelopedData ContentInfo: our name for
+// the ciphers we know ("aes256-cbc", "aes128-gcm"), else OpenSSL's short name (e.g. "DES-EDE3-CBC") or
+// the dotted OID; "unknown" if the structure could not be walked.
 // OpenSSL has no public accessor for it, so the few outer BER layers are walked here.
 std::string content_encryption_algorithm(std::string_view der);
 

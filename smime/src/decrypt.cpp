@@ -54,6 +54,8 @@ DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::
     throw Error(ErrorKind::wrong_key, "the message is not encrypted to any of our " + std::to_string(keys.size()) +
                                           " decryption key(s)");
   result.key_index = chosen;
+  if (X509_check_private_key(keys[chosen].cert.get(), keys[chosen].key.get()) <= 0)
+    throw_openssl(ErrorKind::usage, "decryption key " + std::to_string(chosen) + " does not belong to its certificate");
 
   check(CMS_decrypt_set1_pkey(cms.get(), keys[chosen].key.get(), keys[chosen].cert.get()),
         "decrypting the content-encryption key", ErrorKind::bad_input);

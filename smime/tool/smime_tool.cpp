@@ -27,7 +27,7 @@ const char kUsage[] =
     "  sign-encrypt  (sign and encrypt options) IN OUT\n"
     "  triple        (sign and encrypt options) IN OUT\n"
     "  decrypt       --cert F --key F [--cert F --key F ...] IN OUT\n"
-    "  verify        --ca F... [--certs F] IN [OUT]\n"
+    "  verify        --ca F... [--certs F] IN [OUT]   (OUT written only when valid)\n"
     "  canonicalize  IN OUT\n"
     "IN and OUT are files; - is standard input or output. Reports go to standard error.\n";
 
@@ -248,7 +248,7 @@ int run_verify(const Args& a) {
               << " chain=" << (s.chain_ok ? "ok" : "\"" + s.chain_error + "\"")
               << " signing-time=" << (s.signing_time ? std::to_string(*s.signing_time) : "-")
               << " gcm=" << (s.capabilities.best_aead() ? "yes" : "no") << "\n";
-  if (a.positional.size() == 2 && !content.str().empty()) {
+  if (a.positional.size() == 2 && r.ok()) {  // content that did not verify is not handed on
     auto out = open_output(a.positional[1]);
     write_message_head(m.headers.outer, *out);
     out->write(content.str());

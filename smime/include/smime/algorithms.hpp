@@ -16,6 +16,7 @@ enum class Digest { sha256, sha384, sha512 };
 
 std::string_view to_string(Cipher c);                  // "aes256-cbc", "aes128-gcm", ...
 std::optional<Cipher> cipher_from_string(std::string_view name);
+std::optional<Cipher> cipher_from_nid(int nid);  // OpenSSL NID of the algorithm
 bool is_aead(Cipher c);
 const EVP_CIPHER* evp_cipher(Cipher c);               // a static OpenSSL cipher object
 

@@ -20,7 +20,7 @@ struct DecryptionKey {
 
 struct DecryptResult {
   std::size_t key_index = 0;  // which of the given keys opened the message
-  std::string cipher;         // content encryption algorithm, e.g. "aes-256-cbc", "id-aes128-GCM"
+  std::string cipher;         // content encryption algorithm: "aes256-cbc", "aes128-gcm", ... (see cms_parse.hpp)
   bool authenticated = false; // AuthEnvelopedData: the GCM tag was checked; CBC content is malleable
 };
 
@@ -28,8 +28,10 @@ struct DecryptResult {
 std::string pkcs7_mime_der(const Source& src, const mime::Entity& entity);
 
 // Decrypts the entity and writes the enclosed MIME entity (headers, blank line, body) to out.
-// Throws Error(wrong_key) when no given key is a recipient, Error(bad_input) for malformed or
-// truncated CMS or a failed authentication tag, with OpenSSL's error queue in the message.
+// Throws Error(wrong_key) when no given key is a recipient, Error(usage) when the chosen key does not
+// belong to its certificate, Error(bad_input) for malformed or truncated CMS or a failed
+// authentication tag, with OpenSSL's error queue in the message. Decrypted bytes are streamed to out
+// before a GCM tag can be checked: on any error, discard what out received.
 DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::vector<DecryptionKey>& keys,
                       Sink& out);
 

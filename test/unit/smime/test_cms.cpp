@@ -145,13 +145,13 @@ TEST_CASE("encryption with every cipher to RSA, RSA-OAEP and EC recipients decry
     const char* cipher_name;
   };
   const Case cases[] = {
-      {Cipher::aes256_cbc, "alice", RsaKeyTransport::pkcs1v15, "AES-256-CBC"},
-      {Cipher::aes128_cbc, "alice", RsaKeyTransport::pkcs1v15, "AES-128-CBC"},
-      {Cipher::aes128_gcm, "alice", RsaKeyTransport::pkcs1v15, "id-aes128-GCM"},
-      {Cipher::aes256_gcm, "alice", RsaKeyTransport::pkcs1v15, "id-aes256-GCM"},
-      {Cipher::aes256_cbc, "alice", RsaKeyTransport::oaep, "AES-256-CBC"},
-      {Cipher::aes256_cbc, "carol", RsaKeyTransport::pkcs1v15, "AES-256-CBC"},
-      {Cipher::aes256_gcm, "carol", RsaKeyTransport::pkcs1v15, "id-aes256-GCM"},
+      {Cipher::aes256_cbc, "alice", RsaKeyTransport::pkcs1v15, "aes256-cbc"},
+      {Cipher::aes128_cbc, "alice", RsaKeyTransport::pkcs1v15, "aes128-cbc"},
+      {Cipher::aes128_gcm, "alice", RsaKeyTransport::pkcs1v15, "aes128-gcm"},
+      {Cipher::aes256_gcm, "alice", RsaKeyTransport::pkcs1v15, "aes256-gcm"},
+      {Cipher::aes256_cbc, "alice", RsaKeyTransport::oaep, "aes256-cbc"},
+      {Cipher::aes256_cbc, "carol", RsaKeyTransport::pkcs1v15, "aes256-cbc"},
+      {Cipher::aes256_gcm, "carol", RsaKeyTransport::pkcs1v15, "aes256-gcm"},
   };
   const std::string expected = test::canonical(parse(kEntity));
   for (const auto& c : cases) {
@@ -207,6 +207,19 @@ TEST_CASE("a message for someone else is a wrong-key error, not garbage", "[cms]
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::wrong_key);
     CHECK_THAT(e.what(), Catch::Contains("not encrypted to any of our 2"));
+  }
+}
+
+TEST_CASE("a decryption key that does not belong to its certificate is a usage error", "[cms][decrypt]") {
+  std::string enc = encrypted_to(recipients({"alice"}), Cipher::aes256_cbc);
+  std::vector<DecryptionKey> mismatched;
+  mismatched.push_back({test::cert("alice"), test::key("bob")});
+  try {
+    decrypt_text(enc, mismatched);
+    FAIL("decrypted with a mismatched key");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::usage);
+    CHECK_THAT(e.what(), Catch::Contains("does not belong"));
   }
 }
 

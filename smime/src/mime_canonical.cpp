@@ -36,8 +36,9 @@ Target leaf_target(const Entity& leaf) {
   if (!leaf.needs_7bit_conversion()) return Target::keep;
   if (leaf.encoding == Encoding::unknown) {
     throw Error(ErrorKind::bad_input, "cannot make a " + leaf.content_type.mime_type() +
-                                          " part 7-bit: its Content-Transfer-Encoding \"" + leaf.headers.get(kCte) +
-                                          "\" is unknown (at byte offset " + std::to_string(leaf.whole.offset) + ")");
+                                          " part 7-bit: its Content-Transfer-Encoding \"" +
+                                          leaf.headers.get(kCte) + "\" is unknown (at byte offset " +
+                                          std::to_string(leaf.whole.offset) + ")");
   }
   if (leaf.encoding == Encoding::eight_bit && clean_content(leaf)) return Target::relabel_7bit;
   if (leaf.encoding == Encoding::binary || leaf.encoding == Encoding::base64) return Target::base64;
@@ -46,10 +47,14 @@ Target leaf_target(const Entity& leaf) {
 
 std::string_view target_label(Target t) {
   switch (t) {
-    case Target::keep: break;
-    case Target::relabel_7bit: return "7bit";
-    case Target::quoted_printable: return "quoted-printable";
-    case Target::base64: return "base64";
+    case Target::keep:
+      break;
+    case Target::relabel_7bit:
+      return "7bit";
+    case Target::quoted_printable:
+      return "quoted-printable";
+    case Target::base64:
+      return "base64";
   }
   return {};
 }

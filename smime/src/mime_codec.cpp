@@ -191,10 +191,13 @@ int base64_value(char c) {
   return -1;
 }
 
-bool base64_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool base64_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 
 [[noreturn]] void base64_error(const std::string& what, std::uint64_t pos) {
-  throw Error(ErrorKind::bad_input, "base64: " + what + " (at offset " + std::to_string(pos) + " of the encoded text)");
+  throw Error(ErrorKind::bad_input,
+              "base64: " + what + " (at offset " + std::to_string(pos) + " of the encoded text)");
 }
 
 // The bytes of a group of `data` sextets (2..4) held in the low bits of `bits`.

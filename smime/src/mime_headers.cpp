@@ -125,7 +125,8 @@ void HeaderList::add(std::string_view name, std::string_view value) {
 
 void HeaderList::set(std::string_view name, std::string_view value) {
   check_new_field(name, value);
-  auto first = std::find_if(items.begin(), items.end(), [&](const Header& h) { return name_matches(h, name); });
+  auto first =
+      std::find_if(items.begin(), items.end(), [&](const Header& h) { return name_matches(h, name); });
   if (first == items.end()) {
     items.push_back(Header{std::string(name), " " + std::string(value)});
     return;
@@ -146,8 +147,8 @@ namespace {
 
 void check_header_limits(std::string_view block, const Limits& limits, std::uint64_t base) {
   if (block.size() > limits.max_header_bytes) {
-    header_error("MIME header block exceeds the limit of " + std::to_string(limits.max_header_bytes) + " bytes",
-                 base);
+    header_error(
+        "MIME header block exceeds the limit of " + std::to_string(limits.max_header_bytes) + " bytes", base);
   }
 }
 
@@ -163,7 +164,8 @@ BlockLine next_block_line(std::string_view block, std::size_t& pos) {
   BlockLine line{{}, {}, pos};
   std::size_t nl = block.find('\n', pos);
   std::size_t end = nl == std::string_view::npos ? block.size() : nl;
-  std::size_t text_end = (end > pos && nl != std::string_view::npos && block[end - 1] == '\r') ? end - 1 : end;
+  std::size_t text_end =
+      (end > pos && nl != std::string_view::npos && block[end - 1] == '\r') ? end - 1 : end;
   line.text = block.substr(pos, text_end - pos);
   line.eol = block.substr(text_end, (nl == std::string_view::npos ? end : end + 1) - text_end);
   pos = nl == std::string_view::npos ? block.size() : nl + 1;
@@ -182,8 +184,8 @@ void check_field_line(const BlockLine& line, bool first, std::uint64_t base) {
   }
   if (colon == 0) header_error("MIME header field with an empty name", at);
   if (!valid_field_name(line.text.substr(0, colon))) {
-    header_error("MIME header field name \"" + std::string(line.text.substr(0, std::min<std::size_t>(colon, 80))) +
-                     "\" is not valid",
+    header_error("MIME header field name \"" +
+                     std::string(line.text.substr(0, std::min<std::size_t>(colon, 80))) + "\" is not valid",
                  at);
   }
 }
@@ -199,16 +201,19 @@ HeaderList parse_headers_at(std::string_view block, const Limits& limits, std::u
   while (pos < block.size()) {
     BlockLine line = next_block_line(block, pos);
     if (line.text.size() > limits.max_line_length) {
-      header_error("MIME line length exceeds the limit of " + std::to_string(limits.max_line_length) + " bytes",
-                   base + line.offset);
+      header_error(
+          "MIME line length exceeds the limit of " + std::to_string(limits.max_line_length) + " bytes",
+          base + line.offset);
     }
     if (!line.text.empty() && is_wsp(line.text.front())) {
-      if (out.items.empty()) header_error("MIME header continuation line without a field before it", base + line.offset);
+      if (out.items.empty())
+        header_error("MIME header continuation line without a field before it", base + line.offset);
       out.items.back().value.append(line.text);  // the fold's line end was appended with the line before
     } else {
       check_field_line(line, out.items.empty(), base);
       std::size_t colon = line.text.find(':');
-      out.items.push_back(Header{std::string(line.text.substr(0, colon)), std::string(line.text.substr(colon + 1))});
+      out.items.push_back(
+          Header{std::string(line.text.substr(0, colon)), std::string(line.text.substr(colon + 1))});
     }
     // Keep this line's end inside the value if the next line continues it.
     if (pos < block.size() && is_wsp(block[pos])) out.items.back().value.append(line.eol);
@@ -400,7 +405,7 @@ Encoding parse_encoding(std::string_view value) {
   lex.skip_cfws();
   std::string token = detail::to_lower(lex.token());
   lex.skip_cfws();
-  if (!lex.at_end()) return Encoding::unknown;  // "7bit foo", "@": not a mechanism we know
+  if (!lex.at_end()) return Encoding::unknown;    // "7bit foo", "@": not a mechanism we know
   if (token.empty()) return Encoding::seven_bit;  // nothing but white space and comments
   if (token == "7bit") return Encoding::seven_bit;
   if (token == "8bit") return Encoding::eight_bit;
@@ -412,12 +417,18 @@ Encoding parse_encoding(std::string_view value) {
 
 std::string_view to_string(Encoding e) {
   switch (e) {
-    case Encoding::seven_bit: return "7bit";
-    case Encoding::eight_bit: return "8bit";
-    case Encoding::binary: return "binary";
-    case Encoding::quoted_printable: return "quoted-printable";
-    case Encoding::base64: return "base64";
-    case Encoding::unknown: return "unknown";
+    case Encoding::seven_bit:
+      return "7bit";
+    case Encoding::eight_bit:
+      return "8bit";
+    case Encoding::binary:
+      return "binary";
+    case Encoding::quoted_printable:
+      return "quoted-printable";
+    case Encoding::base64:
+      return "base64";
+    case Encoding::unknown:
+      return "unknown";
   }
   return "unknown";
 }

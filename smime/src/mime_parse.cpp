@@ -166,7 +166,8 @@ void describe(Entity& e, bool digest_child) {
 
 void enter(Context& ctx, std::size_t depth, std::uint64_t offset) {
   if (depth > ctx.limits.max_depth) limit_exceeded("MIME part nesting", ctx.limits.max_depth, "", offset);
-  if (++ctx.entities > ctx.limits.max_parts) limit_exceeded("MIME part count", ctx.limits.max_parts, "", offset);
+  if (++ctx.entities > ctx.limits.max_parts)
+    limit_exceeded("MIME part count", ctx.limits.max_parts, "", offset);
 }
 
 void absorb(Entity& parent, const Entity& child) {
@@ -321,7 +322,8 @@ Layout find_parts(Context& ctx, const Entity& e) {
 void parse_multipart(Context& ctx, Entity& e) {
   e.boundary = e.content_type.param("boundary");
   if (e.boundary.empty()) fail(e.content_type.mime_type() + " without a boundary parameter", e.whole.offset);
-  if (e.encoding != Encoding::seven_bit && e.encoding != Encoding::eight_bit && e.encoding != Encoding::binary) {
+  if (e.encoding != Encoding::seven_bit && e.encoding != Encoding::eight_bit &&
+      e.encoding != Encoding::binary) {
     fail(e.content_type.mime_type() + " with Content-Transfer-Encoding \"" +
              e.headers.get("Content-Transfer-Encoding") + "\" (only 7bit, 8bit or binary are allowed)",
          e.whole.offset);
@@ -341,7 +343,8 @@ void parse_multipart(Context& ctx, Entity& e) {
 bool encloses_message(const Entity& e) {
   if (!e.content_type.is("message", "rfc822") && !e.content_type.is("message", "global")) return false;
   // A message may only be 7bit, 8bit or binary; an encoded one is invalid and stays a leaf.
-  return e.encoding == Encoding::seven_bit || e.encoding == Encoding::eight_bit || e.encoding == Encoding::binary;
+  return e.encoding == Encoding::seven_bit || e.encoding == Encoding::eight_bit ||
+         e.encoding == Encoding::binary;
 }
 
 void parse_content(Context& ctx, Entity& e) {
@@ -379,7 +382,8 @@ Entity parse_body(const Source& src, Range body, HeaderList headers, const Limit
 bool Entity::needs_7bit_conversion() const {
   if (encoding == Encoding::eight_bit || encoding == Encoding::binary) return true;
   if (!is_leaf()) {
-    return std::any_of(children.begin(), children.end(), [](const Entity& c) { return c.needs_7bit_conversion(); });
+    return std::any_of(children.begin(), children.end(),
+                       [](const Entity& c) { return c.needs_7bit_conversion(); });
   }
   return has_8bit || has_nul || has_bare_cr || longest_line > kMax7bitLine;
 }

@@ -94,14 +94,16 @@ TEST_CASE("an 8bit text part becomes quoted-printable with CRLF hard breaks", "[
 
 TEST_CASE("text mislabelled 7bit with 8-bit bytes is made quoted-printable too", "[canonical]") {
   std::string out = canonical("Content-Type: text/plain\n\nna\xc3\xafve\n");
-  CHECK(out == "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nna=C3=AFve\r\n");
+  CHECK(out ==
+        "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nna=C3=AFve\r\n");
 }
 
 TEST_CASE("a binary part is base64-encoded from its raw bytes and decodes back exactly", "[canonical]") {
   for (const char* type : {"application/octet-stream", "text/plain"}) {
     INFO("type: " << type);
     const std::string raw = binary_bytes();
-    Parsed p = parse_text(std::string("Content-Type: ") + type + "\nContent-Transfer-Encoding: binary\n\n" + raw);
+    Parsed p =
+        parse_text(std::string("Content-Type: ") + type + "\nContent-Transfer-Encoding: binary\n\n" + raw);
     std::string out = canonical(p);
     check_7bit_crlf(out);
     Parsed again = parse_text(out);
@@ -125,7 +127,8 @@ TEST_CASE("declared 8bit with 7-bit content is only relabelled", "[canonical]") 
 }
 
 TEST_CASE("a base64 part with LF line ends needs nothing but CRLF", "[canonical]") {
-  const std::string in = "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n\naGVsbG8g\nd29ybGQ=\n";
+  const std::string in =
+      "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n\naGVsbG8g\nd29ybGQ=\n";
   CHECK(canonical(in) == crlf(in));
 }
 
@@ -144,8 +147,8 @@ TEST_CASE("base64 on one over-long line is re-wrapped", "[canonical]") {
     if (c != '\r' && c != '\n') one_line.push_back(c);
   }
   REQUIRE(one_line.size() > 998);
-  std::string out = canonical("Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
-                              one_line);
+  std::string out = canonical(
+      "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + one_line);
   check_7bit_crlf(out);
   Parsed again = parse_text(out);
   CHECK(again.root.longest_line == 76);
@@ -175,9 +178,11 @@ TEST_CASE("long 7bit text lines, bare CRs and NULs are made quoted-printable", "
 }
 
 TEST_CASE("quoted-printable with raw 8-bit bytes is decoded and encoded again", "[canonical]") {
-  Parsed p = parse_text("Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\na=3Db \xe9=\nsoft\n");
+  Parsed p = parse_text(
+      "Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\na=3Db \xe9=\nsoft\n");
   std::string out = canonical(p);
-  CHECK(out == "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=3Db =E9soft\r\n");
+  CHECK(out ==
+        "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=3Db =E9soft\r\n");
 }
 
 TEST_CASE("in a nested multipart only the 8bit part changes", "[canonical]") {
@@ -216,7 +221,8 @@ TEST_CASE("in a nested multipart only the 8bit part changes", "[canonical]") {
     REQUIRE(at != std::string::npos);
     want.replace(at, from.size(), to);
   };
-  replace("Content-Transfer-Encoding: 8bit\r\n\r\npreamble", "Content-Transfer-Encoding: 7bit\r\n\r\npreamble");
+  replace("Content-Transfer-Encoding: 8bit\r\n\r\npreamble",
+          "Content-Transfer-Encoding: 7bit\r\n\r\npreamble");
   replace("Content-Transfer-Encoding: 8bit\r\n\r\n<p>\xc3\xa9</p>",
           "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>=C3=A9</p>");
   CHECK(out == want);
@@ -290,7 +296,8 @@ TEST_CASE("an entity without a blank line gets none, only a final line end", "[c
 
 TEST_CASE("a multipart missing its close delimiter gets one", "[canonical]") {
   std::string out = canonical("Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b\n\ntwo\n");
-  CHECK(out == "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n--b\r\n\r\ntwo\r\n\r\n--b--\r\n");
+  CHECK(out ==
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n--b\r\n\r\ntwo\r\n\r\n--b--\r\n");
   Parsed again = parse_text(out);
   CHECK(again.root.closed);
   REQUIRE(again.root.children.size() == 2);
@@ -302,7 +309,8 @@ TEST_CASE("canonicalising canonical output gives the same bytes", "[canonical]")
       "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n" + kEightBitText,
       "Content-Transfer-Encoding: binary\nContent-Type: application/octet-stream\n\n" + binary_bytes(),
       "Content-Type: multipart/mixed; boundary=b\nContent-Transfer-Encoding: 8bit\n\n--b\n"
-      "Content-Type: text/plain\n\n\xe9t\xe9\n--b\nContent-Type: image/gif\nContent-Transfer-Encoding: binary\n\n"
+      "Content-Type: text/plain\n\n\xe9t\xe9\n--b\nContent-Type: image/gif\nContent-Transfer-Encoding: "
+      "binary\n\n"
       "GIF\0\xff\n--b\nContent-Type: message/rfc822\n\nSubject: x\nContent-Transfer-Encoding: 8bit\n\n\xff\n--b\n\n"s +
           std::string(2000, 'L') + "\n",
       "Subject: already clean\n\nplain\n",
@@ -324,7 +332,8 @@ TEST_CASE("a body given apart from its headers is canonicalised with them", "[ca
   StringSink out;
   mime::write_canonical(src, e, out);
   CHECK(out.str() ==
-        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n");
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
+        "quoted-printable\r\n\r\ncaf=C3=A9\r\n");
 }
 
 TEST_CASE("an unknown transfer encoding that needs re-encoding is refused", "[canonical]") {
@@ -369,8 +378,9 @@ TEST_CASE("write_canonical leaves finishing the sink to its caller", "[canonical
     void write(std::string_view b) override { data.append(b); }
     void finish() override { ++finishes; }
   } sink;
-  Parsed p = parse_text("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n\xe9\n--b\n"
-                        "Content-Type: x/y\nContent-Transfer-Encoding: binary\n\n\xff\n--b--\n");
+  Parsed p = parse_text(
+      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n\xe9\n--b\n"
+      "Content-Type: x/y\nContent-Transfer-Encoding: binary\n\n\xff\n--b--\n");
   mime::write_canonical(p.src, p.root, sink);
   CHECK(sink.finishes == 0);
   CHECK(sink.data.find("=E9") != std::string::npos);

@@ -69,7 +69,8 @@ std::string unbase64(std::string_view in) {
 }
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("smime-mime-test-" + std::to_string(::getpid()) + "-" + name))
+  return (std::filesystem::temp_directory_path() /
+          ("smime-mime-test-" + std::to_string(::getpid()) + "-" + name))
       .string();
 }
 
@@ -237,7 +238,8 @@ TEST_CASE("Content-Type values parse to type, subtype and parameters", "[mime][c
       {"text/plain", "text/plain", "charset", ""},
       {"Text/HTML; Charset=\"UTF-8\"", "text/html", "charset", "UTF-8"},
       {"multipart/mixed; boundary=\"a\\\"b\\\\c\"", "multipart/mixed", "boundary", "a\"b\\c"},
-      {"multipart/mixed (a (nested) comment) ; (c) boundary = xyz (trailing)", "multipart/mixed", "boundary", "xyz"},
+      {"multipart/mixed (a (nested) comment) ; (c) boundary = xyz (trailing)", "multipart/mixed", "boundary",
+       "xyz"},
       {"multipart/mixed;\r\n\tboundary=\"folded value\"", "multipart/mixed", "boundary", "folded value"},
       {"application/pdf; name=\"a;b.pdf\"; size=12", "application/pdf", "size", "12"},
       {"application/pdf; name=\"a;b.pdf\"; size=12", "application/pdf", "name", "a;b.pdf"},
@@ -348,8 +350,10 @@ TEST_CASE("an empty line before a delimiter belongs to the part before it only o
   CHECK(p.root.closed);
 }
 
-TEST_CASE("delimiter lines: transport padding allowed, longer boundaries are not delimiters", "[mime][parse]") {
-  Parsed p = parse_text(crlf("Content-Type: multipart/mixed; boundary=b\n\n--b \t\n\none\n--bb\n--b-\n--b--  \nepi"));
+TEST_CASE("delimiter lines: transport padding allowed, longer boundaries are not delimiters",
+          "[mime][parse]") {
+  Parsed p = parse_text(
+      crlf("Content-Type: multipart/mixed; boundary=b\n\n--b \t\n\none\n--bb\n--b-\n--b--  \nepi"));
   REQUIRE(p.root.children.size() == 1);
   CHECK(p.of(p.root.children[0].body) == "one\r\n--bb\r\n--b-");
   CHECK(p.root.closed);
@@ -375,9 +379,9 @@ TEST_CASE("a message ending inside its headers has an empty body", "[mime][parse
 }
 
 TEST_CASE("message/rfc822 parts are parsed as messages", "[mime][parse]") {
-  Parsed p = parse_text(crlf(
-      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: message/rfc822\n\n"
-      "Subject: inner\nContent-Type: text/plain; charset=utf-8\n\ninner body\n--b--\n"));
+  Parsed p =
+      parse_text(crlf("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: message/rfc822\n\n"
+                      "Subject: inner\nContent-Type: text/plain; charset=utf-8\n\ninner body\n--b--\n"));
   REQUIRE(p.root.children.size() == 1);
   const Entity& msg = p.root.children[0];
   CHECK_FALSE(msg.is_leaf());
@@ -406,7 +410,8 @@ TEST_CASE("message/rfc822 and message/global with base64 or qp stay leaves", "[m
 }
 
 TEST_CASE("parts of multipart/digest default to message/rfc822", "[mime][parse]") {
-  Parsed p = parse_text(crlf("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nbody\n--d--\n"));
+  Parsed p =
+      parse_text(crlf("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nbody\n--d--\n"));
   REQUIRE(p.root.children.size() == 1);
   CHECK(p.root.children[0].content_type.mime_type() == "message/rfc822");
   REQUIRE(p.root.children[0].children.size() == 1);
@@ -453,8 +458,8 @@ TEST_CASE("leaf flags describe the body and are merged into containers", "[mime]
   };
   for (const Row& row : rows) {
     INFO("body: " << row.body.substr(0, 20));
-    Parsed p = parse_text("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nclean\r\n--b\r\n\r\n" + row.body +
-                          "\r\n--b--\r\n");
+    Parsed p = parse_text("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nclean\r\n--b\r\n\r\n" +
+                          row.body + "\r\n--b--\r\n");
     REQUIRE(p.root.children.size() == 2);
     const Entity& leaf = p.root.children[1];
     CHECK(leaf.has_8bit == row.has_8bit);
@@ -476,8 +481,9 @@ TEST_CASE("declared 8bit or binary needs conversion even when the bytes are clea
   for (const char* cte : {"8bit", "binary"}) {
     Parsed leaf = parse_text(std::string("Content-Transfer-Encoding: ") + cte + "\r\n\r\nascii\r\n");
     CHECK(leaf.root.needs_7bit_conversion());
-    Parsed container = parse_text(std::string("Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: ") +
-                                  cte + "\r\n\r\n--b\r\n\r\nascii\r\n--b--\r\n");
+    Parsed container =
+        parse_text(std::string("Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: ") +
+                   cte + "\r\n\r\n--b\r\n\r\nascii\r\n--b--\r\n");
     CHECK(container.root.needs_7bit_conversion());
     CHECK_FALSE(container.root.children[0].needs_7bit_conversion());
   }
@@ -493,13 +499,15 @@ TEST_CASE("malformed structures are refused with what and where", "[mime][parse]
   const Row rows[] = {
       {"Content-Type: multipart/mixed\r\n\r\nbody\r\n", "without a boundary parameter"},
       {"Content-Type: multipart/mixed; boundary=b\r\n\r\nno delimiter at all\r\n", "no delimiter line"},
-      {"Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+      {"Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: "
+       "base64\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
        "only 7bit, 8bit or binary"},
       {"Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\nx", "2 Content-Type fields"},
       {"Content-Transfer-Encoding: base64\r\nContent-Transfer-Encoding: 7bit\r\n\r\nx",
        "2 Content-Transfer-Encoding fields"},
       {"From someone Mon Jan  1 00:00:00 2024\r\nSubject: x\r\n\r\nbody", "mbox \"From \""},
-      {"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nnot a header line\r\n--b--\r\n", "neither a field"},
+      {"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nnot a header line\r\n--b--\r\n",
+       "neither a field"},
   };
   for (const Row& row : rows) {
     INFO("message: " << row.text);
@@ -517,7 +525,8 @@ TEST_CASE("a nested part's header error names its absolute offset", "[mime][pars
 std::string nested_multiparts(int levels) {
   std::string text;
   for (int i = 0; i < levels; ++i) {
-    text += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\r\n\r\n--b" + std::to_string(i) + "\r\n";
+    text += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\r\n\r\n--b" +
+            std::to_string(i) + "\r\n";
   }
   text += "\r\nleaf";
   for (int i = levels - 1; i >= 0; --i) text += "\r\n--b" + std::to_string(i) + "--";
@@ -541,16 +550,20 @@ TEST_CASE("each limit, when exceeded, is named with its value and where", "[mime
   line.max_line_length = 100;
   const Row rows[] = {
       {"depth", nested_multiparts(4), depth, "MIME part nesting exceeds the limit of 3"},
-      {"parts", "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n1\r\n--b\r\n\r\n2\r\n--b\r\n\r\n3\r\n--b--",
+      {"parts",
+       "Content-Type: multipart/mixed; "
+       "boundary=b\r\n\r\n--b\r\n\r\n1\r\n--b\r\n\r\n2\r\n--b\r\n\r\n3\r\n--b--",
        parts, "MIME part count exceeds the limit of 3"},
       {"header", "Subject: " + std::string(40, 's') + "\r\n\r\nbody", header,
        "MIME header block exceeds the limit of 32 bytes"},
       {"body line", "Subject: x\r\n\r\nshort\r\n" + std::string(101, 'x') + "\r\n", line,
        "MIME line length exceeds the limit of 100 bytes (at byte offset 21)"},
-      {"header line", "Subject: " + std::string(100, 'x') + "\r\n\r\n", line, "MIME line length exceeds the limit of 100"},
-      {"preamble line",
-       "Content-Type: multipart/mixed; boundary=b\r\n\r\n" + std::string(101, 'p') + "\r\n--b\r\n\r\nx\r\n--b--", line,
+      {"header line", "Subject: " + std::string(100, 'x') + "\r\n\r\n", line,
        "MIME line length exceeds the limit of 100"},
+      {"preamble line",
+       "Content-Type: multipart/mixed; boundary=b\r\n\r\n" + std::string(101, 'p') +
+           "\r\n--b\r\n\r\nx\r\n--b--",
+       line, "MIME line length exceeds the limit of 100"},
   };
   for (const Row& row : rows) {
     INFO("limit: " << row.name);
@@ -584,7 +597,8 @@ TEST_CASE("a file-backed Source parses exactly like a string, across 64 KiB chun
   for (int i = 0; i < 40; ++i) {
     text += "--edge\r\nContent-Type: application/octet-stream\r\n\r\n";
     std::size_t n = 5000 + rng() % 3000;
-    for (std::size_t j = 0; j < n; ++j) text.push_back(j % 77 == 76 ? '\n' : static_cast<char>('a' + rng() % 26));
+    for (std::size_t j = 0; j < n; ++j)
+      text.push_back(j % 77 == 76 ? '\n' : static_cast<char>('a' + rng() % 26));
     text += "\r\n";
   }
   text += "--edge--\r\n";
@@ -781,12 +795,9 @@ TEST_CASE("base64 decoding refuses what is not base64", "[mime][codec][base64]")
     const char* want;
   };
   const Row rows[] = {
-      {"aGV*bG8=", "invalid character 0x2a"},
-      {"aGVsbG8=-", "invalid character 0x2d"},
-      {"a", "truncated final group"},
-      {"aGVsb", "truncated final group"},
-      {"=aGV", "misplaced padding"},
-      {"a===", "misplaced padding"},
+      {"aGV*bG8=", "invalid character 0x2a"}, {"aGVsbG8=-", "invalid character 0x2d"},
+      {"a", "truncated final group"},         {"aGVsb", "truncated final group"},
+      {"=aGV", "misplaced padding"},          {"a===", "misplaced padding"},
       {"aG=s", "data after padding"},
   };
   for (const Row& row : rows) {

@@ -3,10 +3,12 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/provider.h>
 
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 namespace smime {
@@ -46,6 +48,21 @@ void for_each_san(X509* cert, int type, Fn fn) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
     if (gn->type == type) fn(asn1_string(gn->d.ia5));
   }
+}
+
+// PKCS#12 files from browsers, Windows and `openssl pkcs12 -legacy` use RC2/3DES, which OpenSSL 3 keeps
+// in the legacy provider. Loading it (with the default provider, which an explicit load would otherwise
+// displace) makes those files readable. Both stay loaded until the process exits, when the static
+// owners unload them (before OpenSSL's own atexit clean-up, which was registered earlier).
+using ProviderPtr = std::unique_ptr<OSSL_PROVIDER, OsslDeleter<OSSL_PROVIDER_unload>>;
+void load_legacy_provider() {
+  static ProviderPtr legacy, fallback;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    legacy.reset(OSSL_PROVIDER_load(nullptr, "legacy"));
+    if (legacy) fallback.reset(OSSL_PROVIDER_load(nullptr, "default"));
+    ERR_clear_error();  // without the legacy module, modern (AES) PKCS#12 files still open
+  });
 }
 
 }  // namespace
@@ -90,6 +107,7 @@ PkeyPtr load_private_key(std::string_view bytes, std::string_view passphrase) {
 }
 
 Pkcs12Contents load_pkcs12(std::string_view der, std::string_view passphrase) {
+  load_legacy_provider();
   BioPtr bio = memory_bio(der);
   using P12Ptr = std::unique_ptr<PKCS12, OsslDeleter<PKCS12_free>>;
   P12Ptr p12 = take<P12Ptr>(d2i_PKCS12_bio(bio.get(), nullptr), "reading PKCS#12", ErrorKind::bad_input);

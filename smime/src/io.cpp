@@ -48,14 +48,12 @@ class FileSource final : public Source::Impl {
   explicit FileSource(const std::filesystem::path& path) : path_(path.string()) {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) throw Error(ErrorKind::io, errno_text("cannot open", path_));
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) {
-      int saved = errno;
-      ::close(fd_);
-      errno = saved;
-      throw Error(ErrorKind::io, errno_text("cannot stat", path_));
-    }
-    size_ = static_cast<std::uint64_t>(st.st_size);
+    init_size();
+  }
+  FileSource(int fd, std::string name) : path_(std::move(name)) {
+    fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (fd_ < 0) throw Error(ErrorKind::io, errno_text("cannot duplicate the descriptor of", path_));
+    init_size();
   }
   ~FileSource() override { ::close(fd_); }
   FileSource(const FileSource&) = delete;
@@ -72,6 +70,17 @@ class FileSource final : public Source::Impl {
   }
 
  private:
+  void init_size() {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      int saved = errno;
+      ::close(fd_);
+      errno = saved;
+      throw Error(ErrorKind::io, errno_text("cannot stat", path_));
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
+  }
+
   std::string path_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
@@ -83,6 +92,9 @@ Source Source::from_string(std::string bytes) {
 }
 Source Source::from_file(const std::filesystem::path& path) {
   return Source(std::make_shared<const FileSource>(path));
+}
+Source Source::from_fd(int fd, const std::string& name) {
+  return Source(std::make_shared<const FileSource>(fd, name));
 }
 std::uint64_t Source::size() const { return impl_->size(); }
 std::size_t Source::read(std::uint64_t offset, char* buf, std::size_t len) const {
@@ -120,6 +132,12 @@ void copy(const Source& src, Range r, Sink& out) {
 FileSink::FileSink(const std::filesystem::path& path) : path_(path.string()) {
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd_ < 0) throw Error(ErrorKind::io, errno_text("cannot create", path_));
+  buffer_.reserve(kChunk);
+}
+
+FileSink::FileSink(int fd, const std::string& name) : path_(name) {
+  fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (fd_ < 0) throw Error(ErrorKind::io, errno_text("cannot duplicate the descriptor of", path_));
   buffer_.reserve(kChunk);
 }
 

@@ -20,6 +20,7 @@ struct Pkcs12Contents {
   X509Ptr cert;
   std::vector<X509Ptr> chain;
 };
+// Reads legacy (RC2/3DES) files too: the OpenSSL legacy provider is loaded on first use.
 Pkcs12Contents load_pkcs12(std::string_view der, std::string_view passphrase);
 
 std::string read_file(const std::string& path);  // throws Error(io)

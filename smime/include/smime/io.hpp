@@ -28,6 +28,8 @@ class Source {
  public:
   static Source from_string(std::string bytes);
   static Source from_file(const std::filesystem::path& path);  // throws Error(io)
+  // Reads an open file (e.g. an unlinked spool file); the Source keeps its own duplicate of fd.
+  static Source from_fd(int fd, const std::string& name);      // throws Error(io)
 
   std::uint64_t size() const;
   Range all() const { return Range{0, size()}; }
@@ -65,6 +67,8 @@ class StringSink final : public Sink {
 class FileSink final : public Sink {
  public:
   explicit FileSink(const std::filesystem::path& path);
+  // Writes to an open file at its current offset (e.g. an unlinked spool file); keeps a duplicate of fd.
+  FileSink(int fd, const std::string& name);
   ~FileSink() override;
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;

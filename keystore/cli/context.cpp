@@ -1,0 +1,29 @@
+#include "context.hpp"
+
+#include <ctime>
+
+#include "keystore/error.hpp"
+#include "keystore/sqlite_store.hpp"
+
+namespace cli {
+
+keystore::Time now() { return static_cast<keystore::Time>(std::time(nullptr)); }
+
+keystore::Store& Context::open() {
+  if (!store) store = keystore::open_sqlite_store(store_path);
+  return *store;
+}
+
+keystore::CertRecord Context::select(const std::string& selector) {
+  std::size_t digits = 0;
+  for (char ch : selector) digits += ch != ':';
+  if (digits < 4) throw UsageError("give at least 4 hex digits of the fingerprint, not '" + selector + "'");
+  auto found = open().find_prefix(selector);
+  if (found.empty()) throw keystore::Error(keystore::ErrorKind::not_found, "no certificate " + selector);
+  if (found.size() > 1)
+    throw UsageError(std::to_string(found.size()) + " certificates start with " + selector +
+                     "; give more digits");
+  return std::move(found.front());
+}
+
+}  // namespace cli

@@ -1,0 +1,47 @@
+// What every subcommand gets: its parsed arguments and the store (opened on first use), plus the exit
+// codes scripts rely on.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "keystore/store.hpp"
+
+namespace cli {
+
+enum Exit : int {
+  kOk = 0,
+  kNotFound = 1,  // no such certificate, or no usable certificate (lookup)
+  kUsage = 2,
+  kBadInput = 3,  // unreadable or malformed file, wrong passphrase
+  kRefused = 4,   // certificate does not meet the requirements (use --force)
+  kStore = 5,     // the store cannot be opened, is locked, or another internal failure
+};
+
+struct Context {
+  Args args;
+  std::string store_path;
+  std::unique_ptr<keystore::Store> store;
+
+  keystore::Store& open();
+  bool json() const { return args.flag("json"); }
+  // Certificates matching a selector: a fingerprint (or a prefix of at least 4 hex digits, colons optional).
+  // UsageError if ambiguous, keystore::Error(not_found) if none.
+  keystore::CertRecord select(const std::string& selector);
+};
+
+keystore::Time now();
+
+int cmd_list(Context& c);
+int cmd_show(Context& c);
+int cmd_export(Context& c);
+int cmd_harvested(Context& c);
+int cmd_lookup(Context& c);
+int cmd_import(Context& c);
+int cmd_remove(Context& c);
+int cmd_trust(Context& c);
+int cmd_generate(Context& c);
+
+}  // namespace cli

@@ -1,0 +1,148 @@
+// smime-keystore: inspect and manage the smime-milter certificate store.
+//
+// Exit codes (see smime-keystore(1)): 0 done; 1 not found / no usable certificate; 2 usage; 3 bad
+// input; 4 refused by the certificate requirements; 5 store or internal failure. Errors are one line
+// on standard error saying what to do.
+#include <openssl/err.h>
+
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "context.hpp"
+#include "keystore/error.hpp"
+#include "smime/error.hpp"
+
+namespace {
+
+using cli::OptSpec;
+
+const char kUsage[] =
+    "usage: smime-keystore [--store PATH] COMMAND [options] [arguments]\n"
+    "  list      [--address A] [--domain D] [--origin imported|harvested] [--identities] [--json]\n"
+    "  show      FINGERPRINT [--json]\n"
+    "  import    FILE... [--pass SRC] [--key FILE] [--key-pass SRC] [--purpose encrypt|sign|both|any] "
+    "[--force]\n"
+    "  export    (FINGERPRINT... | --all) [--out FILE]\n"
+    "  remove    FINGERPRINT...\n"
+    "  harvested [--hours N] [--json]\n"
+    "  trust     add FILE... [--force] | list [--json] | remove FINGERPRINT...\n"
+    "  lookup    ADDRESS [--sign] [--json]\n"
+    "  generate  [--cn CN] [--org O] [--unit OU] [--locality L] [--state ST] [--country C] [--email A]...\n"
+    "            [--dns D]... [--digest sha256|sha384|sha512] [--days N] [--key-type rsa|ec] [--key-size "
+    "BITS]\n"
+    "            [--curve P-256|P-384|P-521] [--usage sign|encrypt|both] [--csr] [--out FILE]\n"
+    "            (--key-out FILE [--key-out-pass SRC] | --import [--key-pass SRC])\n"
+    "SRC is env:VARIABLE, file:PATH or prompt. The store is --store, else $SMIME_KEYSTORE, else\n"
+    "/var/lib/smime-milter/keystore.db. See smime-keystore(1).\n";
+
+struct Command {
+  std::function<int(cli::Context&)> run;
+  std::vector<OptSpec> options;
+};
+
+const std::map<std::string, Command>& commands() {
+  static const std::map<std::string, Command> table = {
+      {"list",
+       {cli::cmd_list, {{"address", true}, {"domain", true}, {"origin", true}, {"identities"}, {"json"}}}},
+      {"show", {cli::cmd_show, {{"json"}}}},
+      {"import",
+       {cli::cmd_import, {{"pass", true}, {"key", true}, {"key-pass", true}, {"purpose", true}, {"force"}}}},
+      {"export", {cli::cmd_export, {{"all"}, {"out", true}}}},
+      {"remove", {cli::cmd_remove, {}}},
+      {"harvested", {cli::cmd_harvested, {{"hours", true}, {"json"}}}},
+      {"trust", {cli::cmd_trust, {{"force"}, {"json"}}}},
+      {"lookup", {cli::cmd_lookup, {{"sign"}, {"json"}}}},
+      {"generate", {cli::cmd_generate, {{"cn", true},       {"org", true},      {"unit", true},
+                                        {"locality", true}, {"state", true},    {"country", true},
+                                        {"email", true},    {"dns", true},      {"digest", true},
+                                        {"days", true},     {"key-type", true}, {"key-size", true},
+                                        {"curve", true},    {"usage", true},    {"csr"},
+                                        {"out", true},      {"key-out", true},  {"key-out-pass", true},
+                                        {"import"},         {"key-pass", true}}}},
+  };
+  return table;
+}
+
+int fail(int code, const std::string& message, const std::string& hint) {
+  std::cerr << "smime-keystore: " << message << (hint.empty() ? "" : "; " + hint) << "\n";
+  return code;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> words(argv + 1, argv + argc);
+  std::string store_path;
+  if (const char* env = std::getenv("SMIME_KEYSTORE"); env != nullptr && *env != '\0')
+    store_path = env;
+  else
+    store_path = "/var/lib/smime-milter/keystore.db";
+  // Global options come before the command.
+  std::size_t i = 0;
+  for (; i < words.size() && words[i].rfind("--", 0) == 0; ++i) {
+    if (words[i] == "--help") {
+      std::cout << kUsage;
+      return cli::kOk;
+    }
+    if (words[i] == "--store" && i + 1 < words.size())
+      store_path = words[++i];
+    else if (words[i].rfind("--store=", 0) == 0)
+      store_path = words[i].substr(8);
+    else
+      throw cli::UsageError("unknown option " + words[i] + " before the command");
+  }
+  if (i >= words.size()) throw cli::UsageError("no command given");
+  const std::string name = words[i];
+  if (name == "help") {
+    std::cout << kUsage;
+    return cli::kOk;
+  }
+  auto it = commands().find(name);
+  if (it == commands().end()) throw cli::UsageError("unknown command '" + name + "'");
+  std::vector<std::string> rest(words.begin() + static_cast<std::ptrdiff_t>(i) + 1, words.end());
+  std::vector<OptSpec> specs = it->second.options;
+  specs.push_back({"store", true});  // also accepted after the command
+  cli::Context ctx{cli::parse(name, rest, specs), store_path, nullptr};
+  if (auto s = ctx.args.one("store")) ctx.store_path = *s;
+  return it->second.run(ctx);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const cli::UsageError& e) {
+    return fail(cli::kUsage, e.what(), "see 'smime-keystore --help'");
+  } catch (const keystore::Error& e) {
+    switch (e.kind()) {
+      case keystore::ErrorKind::not_found:
+        return fail(cli::kNotFound, e.what(), "see 'smime-keystore list'");
+      case keystore::ErrorKind::refused:
+        return fail(cli::kRefused, e.what(), "");
+      case keystore::ErrorKind::locked_key:
+        return fail(cli::kBadInput, e.what(), "give --key-pass or set SMIME_KEYSTORE_KEY_PASS_FILE");
+      case keystore::ErrorKind::store:
+        return fail(cli::kStore, e.what(),
+                    "check --store / $SMIME_KEYSTORE, the file's owner and mode, and free space");
+    }
+    return fail(cli::kStore, e.what(), "");
+  } catch (const smime::Error& e) {
+    switch (e.kind()) {
+      case smime::ErrorKind::bad_input:
+      case smime::ErrorKind::wrong_key:
+        return fail(cli::kBadInput, e.what(), "check the file's format and the passphrase");
+      case smime::ErrorKind::io:
+        return fail(cli::kBadInput, e.what(), "check the path and permissions");
+      case smime::ErrorKind::usage:
+        return fail(cli::kUsage, e.what(), "see 'smime-keystore --help'");
+      case smime::ErrorKind::crypto:
+        break;
+    }
+    return fail(cli::kStore, e.what(), "this is an internal failure; please report it");
+  } catch (const std::exception& e) {
+    return fail(cli::kStore, e.what(), "this is an internal failure; please report it");
+  }
+}

@@ -1,0 +1,18 @@
+// Certificate chain validation against trust anchors, for the harvesting rules and `lookup`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keystore/facts.hpp"
+#include "smime/ossl.hpp"
+
+namespace keystore {
+
+// Validates cert to one of anchors through untrusted intermediates, for S/MIME signing, at time `at`.
+// Returns nothing when it validates, OpenSSL's verification error text otherwise.
+std::optional<std::string> chain_error(X509* cert, const std::vector<smime::X509Ptr>& anchors,
+                                       const std::vector<smime::X509Ptr>& untrusted, Time at);
+
+}  // namespace keystore

@@ -1,0 +1,85 @@
+// The values the store holds and hands out. Plain data; a CertRecord owns its certificate.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keystore/facts.hpp"
+#include "smime/algorithms.hpp"
+#include "smime/ossl.hpp"
+
+namespace keystore {
+
+enum class Origin { imported, harvested };
+std::string to_string(Origin o);
+std::optional<Origin> origin_from_string(const std::string& s);
+
+struct CertRecord {
+  std::int64_t id = 0;
+  Origin origin = Origin::imported;
+  smime::X509Ptr cert;
+  CertFacts facts;
+  Time first_seen = 0;
+  std::optional<Time> last_used;
+  std::string harvested_message_id;  // empty unless harvested
+  std::string harvested_sender;
+  smime::Capabilities capabilities;       // the owner's announced SMIMECapabilities, if known
+  std::optional<Time> capabilities_time;  // signingTime of the message they came from
+  bool has_private_key = false;           // one of the gateway's own identities
+
+  CertRecord clone() const;
+};
+
+// A certificate to add.
+struct NewCertificate {
+  X509* cert = nullptr;
+  Origin origin = Origin::imported;
+  Time now = 0;
+  std::string message_id;  // harvested only
+  std::string sender;      // harvested only
+};
+
+// A private key as stored: PKCS#8 PEM, encrypted ("ENCRYPTED PRIVATE KEY") when a key passphrase was
+// configured, plus the chain (PEM) to send with signatures.
+struct StoredKey {
+  std::string pkcs8_pem;
+  bool encrypted = false;
+  std::string chain_pem;
+};
+
+struct AnchorRecord {
+  std::int64_t id = 0;
+  smime::X509Ptr cert;
+  std::string fingerprint;
+  std::string subject;
+  Time not_after = 0;
+  Time added = 0;
+};
+
+// One harvest that changed the store ("stored" or "updated").
+struct HarvestEvent {
+  Time time = 0;
+  std::string outcome;
+  std::string fingerprint;
+  std::string sender;
+  std::string domain;
+  std::string message_id;
+  std::string detail;
+};
+
+struct WarningRecord {
+  Time time = 0;
+  std::string domain;
+  std::string message;
+};
+
+struct ListFilter {
+  std::string address;  // exact e-mail address (case-insensitive)
+  std::string domain;   // addresses in the domain, or dNSName exact/wildcard covering it
+  std::optional<Origin> origin;
+  bool identities_only = false;  // only certificates with a private key
+};
+
+}  // namespace keystore

@@ -1,0 +1,29 @@
+#include "keystore/record.hpp"
+
+namespace keystore {
+
+std::string to_string(Origin o) { return o == Origin::harvested ? "harvested" : "imported"; }
+
+std::optional<Origin> origin_from_string(const std::string& s) {
+  if (s == "imported") return Origin::imported;
+  if (s == "harvested") return Origin::harvested;
+  return std::nullopt;
+}
+
+CertRecord CertRecord::clone() const {
+  CertRecord r;
+  r.id = id;
+  r.origin = origin;
+  r.cert = smime::share(cert.get());
+  r.facts = facts;
+  r.first_seen = first_seen;
+  r.last_used = last_used;
+  r.harvested_message_id = harvested_message_id;
+  r.harvested_sender = harvested_sender;
+  r.capabilities = capabilities;
+  r.capabilities_time = capabilities_time;
+  r.has_private_key = has_private_key;
+  return r;
+}
+
+}  // namespace keystore

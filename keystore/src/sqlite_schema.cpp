@@ -1,0 +1,123 @@
+#include "sqlite_schema.hpp"
+
+#include <array>
+#include <string>
+
+#include "keystore/error.hpp"
+
+namespace keystore::sql {
+
+namespace {
+
+// Never edit a released migration; append a new one.
+constexpr std::array<const char*, 1> kMigrations = {
+    // 1: the first schema.
+    R"sql(
+CREATE TABLE certificates (
+  id                   INTEGER PRIMARY KEY,
+  fingerprint          TEXT    NOT NULL UNIQUE,   -- SHA-256, upper-case hex, colon separated
+  der                  BLOB    NOT NULL,
+  origin               TEXT    NOT NULL CHECK (origin IN ('imported', 'harvested')),
+  subject              TEXT    NOT NULL,
+  issuer               TEXT    NOT NULL,
+  serial               TEXT    NOT NULL,
+  key_usage            INTEGER,                   -- OpenSSL KU_* bits; NULL: no keyUsage extension
+  key_type             TEXT    NOT NULL,
+  not_before           INTEGER NOT NULL,
+  not_after            INTEGER NOT NULL,
+  first_seen           INTEGER NOT NULL,
+  last_used            INTEGER,
+  harvested_message_id TEXT,
+  harvested_sender     TEXT,
+  capabilities         BLOB,                      -- DER SMIMECapabilities
+  capabilities_time    INTEGER,                   -- signingTime they were announced with
+  size                 INTEGER NOT NULL           -- DER length, for the harvest size limit
+);
+CREATE INDEX certificates_lru ON certificates (origin, last_used, first_seen);
+CREATE TABLE certificate_emails (
+  cert_id INTEGER NOT NULL REFERENCES certificates (id) ON DELETE CASCADE,
+  email   TEXT    NOT NULL COLLATE NOCASE
+);
+CREATE INDEX certificate_emails_email ON certificate_emails (email);
+CREATE INDEX certificate_emails_cert ON certificate_emails (cert_id);
+CREATE TABLE certificate_domains (
+  cert_id INTEGER NOT NULL REFERENCES certificates (id) ON DELETE CASCADE,
+  domain  TEXT    NOT NULL COLLATE NOCASE
+);
+CREATE INDEX certificate_domains_domain ON certificate_domains (domain);
+CREATE INDEX certificate_domains_cert ON certificate_domains (cert_id);
+CREATE TABLE private_keys (
+  cert_id   INTEGER PRIMARY KEY REFERENCES certificates (id) ON DELETE CASCADE,
+  key_pem   TEXT    NOT NULL,                     -- PKCS#8, encrypted when 'encrypted'
+  encrypted INTEGER NOT NULL,
+  chain_pem TEXT    NOT NULL DEFAULT ''
+);
+CREATE TABLE trust_anchors (
+  id          INTEGER PRIMARY KEY,
+  fingerprint TEXT    NOT NULL UNIQUE,
+  der         BLOB    NOT NULL,
+  subject     TEXT    NOT NULL,
+  not_after   INTEGER NOT NULL,
+  added       INTEGER NOT NULL
+);
+CREATE TABLE harvest_log (
+  id          INTEGER PRIMARY KEY,
+  time        INTEGER NOT NULL,
+  outcome     TEXT    NOT NULL,
+  fingerprint TEXT    NOT NULL,
+  sender      TEXT    NOT NULL,
+  domain      TEXT    NOT NULL COLLATE NOCASE,
+  message_id  TEXT    NOT NULL,
+  detail      TEXT    NOT NULL
+);
+CREATE INDEX harvest_log_time ON harvest_log (time);
+CREATE INDEX harvest_log_domain ON harvest_log (domain, outcome, time);
+CREATE TABLE warnings (
+  id      INTEGER PRIMARY KEY,
+  time    INTEGER NOT NULL,
+  domain  TEXT    NOT NULL,
+  message TEXT    NOT NULL
+);
+CREATE INDEX warnings_time ON warnings (time);
+)sql",
+};
+
+bool has_version_table(Db& db) {
+  Statement s = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  return s.step();
+}
+
+}  // namespace
+
+int schema_version() { return static_cast<int>(kMigrations.size()); }
+
+int current_version(Db& db) {
+  if (!has_version_table(db)) return 0;
+  Statement s = db.prepare("SELECT version FROM schema_version");
+  return s.step() ? static_cast<int>(s.integer(0)) : 0;
+}
+
+void migrate(Db& db) {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    if (!has_version_table(db)) db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+    const int have = current_version(db);
+    if (have > schema_version())
+      throw Error(ErrorKind::store, "the store has schema version " + std::to_string(have) +
+                                        ", newer than this program knows (" +
+                                        std::to_string(schema_version()) + "); upgrade smime-milter");
+    for (int v = have; v < schema_version(); ++v) db.exec(kMigrations[static_cast<std::size_t>(v)]);
+    if (have < schema_version()) {
+      db.exec("DELETE FROM schema_version");
+      db.prepare("INSERT INTO schema_version (version) VALUES (?1)")
+          .bind_all(std::int64_t{schema_version()})
+          .run();
+    }
+    db.exec("COMMIT");
+  } catch (...) {
+    db.rollback();
+    throw;
+  }
+}
+
+}  // namespace keystore::sql

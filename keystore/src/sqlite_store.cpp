@@ -1,0 +1,360 @@
+#include "keystore/sqlite_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include "keystore/error.hpp"
+#include "smime/cert.hpp"
+#include "sqlite_db.hpp"
+#include "sqlite_schema.hpp"
+
+namespace keystore {
+
+namespace {
+
+using sql::Blob;
+using sql::Statement;
+
+// Columns of a CertRecord, in the order read_record() expects.
+constexpr const char* kSelectCert =
+    "SELECT c.id, c.origin, c.der, c.first_seen, c.last_used, c.harvested_message_id, c.harvested_sender,"
+    " c.capabilities, c.capabilities_time,"
+    " EXISTS (SELECT 1 FROM private_keys k WHERE k.cert_id = c.id)"
+    " FROM certificates c ";
+
+CertRecord read_record(const Statement& s) {
+  CertRecord r;
+  r.id = s.integer(0);
+  r.origin = origin_from_string(s.text(1)).value_or(Origin::imported);
+  r.cert = smime::load_certificate(s.blob(2));
+  r.facts = facts_of(r.cert.get());
+  r.first_seen = s.integer(3);
+  if (!s.is_null(4)) r.last_used = s.integer(4);
+  r.harvested_message_id = s.text(5);
+  r.harvested_sender = s.text(6);
+  if (!s.is_null(7)) r.capabilities = smime::Capabilities::from_der(s.blob(7));
+  if (!s.is_null(8)) r.capabilities_time = s.integer(8);
+  r.has_private_key = s.integer(9) != 0;
+  return r;
+}
+
+std::vector<CertRecord> read_all(Statement& s) {
+  std::vector<CertRecord> out;
+  while (s.step()) out.push_back(read_record(s));
+  return out;
+}
+
+// Creates the file 0600 if it does not exist (SQLite gives -wal and -shm the database file's mode).
+void create_private_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, S_IRUSR | S_IWUSR);
+  if (fd < 0) {
+    if (errno == EEXIST) return;
+    throw Error(ErrorKind::store, "cannot create " + path + ": " + std::strerror(errno));
+  }
+  const int rc = ::fchmod(fd, S_IRUSR | S_IWUSR);  // whatever the umask
+  ::close(fd);
+  if (rc != 0) throw Error(ErrorKind::store, "cannot set the mode of " + path + ": " + std::strerror(errno));
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::string& path, const SqliteOptions& o)
+      : db_(path, o.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) {
+    sqlite3_busy_timeout(db_.get(), static_cast<int>(o.busy_timeout.count()));
+    db_.exec("PRAGMA foreign_keys = ON");
+    if (o.read_only) {
+      if (sql::current_version(db_) != sql::schema_version())
+        throw Error(ErrorKind::store,
+                    path + " has another schema version; open it read-write once to migrate");
+      return;
+    }
+    {
+      Statement wal = db_.prepare("PRAGMA journal_mode = WAL");  // finalized before the migration commits
+      if (!wal.step() || wal.text(0) != "wal")
+        throw Error(ErrorKind::store, path + ": cannot switch to WAL mode");
+    }
+    db_.exec("PRAGMA synchronous = FULL");
+    sql::migrate(db_);
+  }
+
+  void in_transaction(const std::function<void()>& fn) override {
+    if (depth_ > 0) {
+      ++depth_;
+      try {
+        fn();
+      } catch (...) {
+        --depth_;
+        throw;
+      }
+      --depth_;
+      return;
+    }
+    db_.exec("BEGIN IMMEDIATE");
+    depth_ = 1;
+    try {
+      fn();
+      db_.exec("COMMIT");
+      depth_ = 0;
+    } catch (...) {
+      depth_ = 0;
+      db_.rollback();
+      throw;
+    }
+  }
+
+  std::optional<CertRecord> find(std::string_view fingerprint) override {
+    Statement s = db_.prepare(std::string(kSelectCert) + "WHERE c.fingerprint = ?1");
+    s.bind_all(fingerprint);
+    if (!s.step()) return std::nullopt;
+    return read_record(s);
+  }
+
+  std::vector<CertRecord> find_prefix(std::string_view hex_prefix) override {
+    std::string hex;
+    for (char c : hex_prefix) {
+      if (c == ':') continue;
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
+      hex.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    }
+    if (hex.empty()) return {};
+    std::string pattern;
+    for (std::size_t i = 0; i < hex.size(); ++i) {
+      if (i > 0 && i % 2 == 0) pattern.push_back(':');
+      pattern.push_back(hex[i]);
+    }
+    Statement s = db_.prepare(std::string(kSelectCert) +
+                              "WHERE substr(c.fingerprint, 1, length(?1)) = ?1 ORDER BY c.id");
+    s.bind_all(std::string_view(pattern));
+    return read_all(s);
+  }
+
+  std::vector<CertRecord> by_email(std::string_view address) override {
+    Statement s =
+        db_.prepare(std::string(kSelectCert) +
+                    "WHERE c.id IN (SELECT cert_id FROM certificate_emails WHERE email = ?1) ORDER BY c.id");
+    s.bind_all(address);
+    return read_all(s);
+  }
+
+  std::vector<CertRecord> by_dns_name(std::string_view name) override {
+    Statement s = db_.prepare(
+        std::string(kSelectCert) +
+        "WHERE c.id IN (SELECT cert_id FROM certificate_domains WHERE domain = ?1) ORDER BY c.id");
+    s.bind_all(name);
+    return read_all(s);
+  }
+
+  std::vector<CertRecord> list(const ListFilter& f) override {
+    std::string domain = lower(f.domain);
+    std::string wildcard;
+    if (auto dot = domain.find('.'); dot != std::string::npos) wildcard = "*" + domain.substr(dot);
+    std::string origin = f.origin ? to_string(*f.origin) : std::string();
+    Statement s = db_.prepare(
+        std::string(kSelectCert) +
+        "WHERE (?1 = '' OR c.id IN (SELECT cert_id FROM certificate_emails WHERE email = ?1))"
+        " AND (?2 = '' OR c.id IN (SELECT cert_id FROM certificate_emails"
+        "        WHERE lower(substr(email, instr(email, '@') + 1)) = ?2)"
+        "      OR c.id IN (SELECT cert_id FROM certificate_domains WHERE domain = ?2 OR domain = ?3))"
+        " AND (?4 = '' OR c.origin = ?4)"
+        " AND (?5 = 0 OR EXISTS (SELECT 1 FROM private_keys k WHERE k.cert_id = c.id))"
+        " ORDER BY c.id");
+    s.bind_all(std::string_view(f.address), std::string_view(domain), std::string_view(wildcard),
+               std::string_view(origin), std::int64_t{f.identities_only ? 1 : 0});
+    return read_all(s);
+  }
+
+  std::int64_t add(const NewCertificate& c) override {
+    const CertFacts f = facts_of(c.cert);
+    const std::string der = smime::to_der(c.cert);
+    std::int64_t id = 0;
+    in_transaction([&] {
+      Statement s = db_.prepare(
+          "INSERT INTO certificates (fingerprint, der, origin, subject, issuer, serial, key_usage, key_type,"
+          " not_before, not_after, first_seen, last_used, harvested_message_id, harvested_sender, size)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?12, ?13, ?14)");
+      const bool harvested = c.origin == Origin::harvested;
+      auto opt = [&](const std::string& v) {
+        return harvested ? std::optional<std::string_view>(v) : std::nullopt;
+      };
+      s.bind_all(std::string_view(f.fingerprint), Blob{der}, std::string_view(to_string(c.origin)),
+                 std::string_view(f.subject), std::string_view(f.issuer), std::string_view(f.serial),
+                 f.key_usage ? std::optional<std::int64_t>(*f.key_usage) : std::nullopt,
+                 std::string_view(to_string(f.key_type)), f.not_before, f.not_after, c.now, opt(c.message_id),
+                 opt(c.sender), static_cast<std::int64_t>(der.size()));
+      s.run();
+      id = db_.last_insert_rowid();
+      for (const auto& e : f.emails)
+        db_.prepare("INSERT INTO certificate_emails (cert_id, email) VALUES (?1, ?2)")
+            .bind_all(id, std::string_view(e))
+            .run();
+      for (const auto& d : f.domains)
+        db_.prepare("INSERT INTO certificate_domains (cert_id, domain) VALUES (?1, ?2)")
+            .bind_all(id, std::string_view(d))
+            .run();
+    });
+    return id;
+  }
+
+  void set_origin(std::string_view fingerprint, Origin origin) override {
+    db_.prepare("UPDATE certificates SET origin = ?2 WHERE fingerprint = ?1")
+        .bind_all(fingerprint, std::string_view(to_string(origin)))
+        .run();
+  }
+
+  bool remove(std::string_view fingerprint) override {
+    db_.prepare("DELETE FROM certificates WHERE fingerprint = ?1").bind_all(fingerprint).run();
+    return db_.changes() > 0;  // emails, domains and the key go by ON DELETE CASCADE, in the same statement
+  }
+
+  void mark_used(std::string_view fingerprint, Time when) override {
+    db_.prepare("UPDATE certificates SET last_used = ?2 WHERE fingerprint = ?1")
+        .bind_all(fingerprint, when)
+        .run();
+  }
+
+  bool set_capabilities(std::string_view fingerprint, const smime::Capabilities& caps,
+                        Time signing_time) override {
+    const std::string der = caps.to_der();
+    db_.prepare(
+           "UPDATE certificates SET capabilities = ?2, capabilities_time = ?3"
+           " WHERE fingerprint = ?1 AND (capabilities_time IS NULL OR capabilities_time < ?3)")
+        .bind_all(fingerprint, Blob{der}, signing_time)
+        .run();
+    return db_.changes() > 0;
+  }
+
+  std::int64_t harvested_bytes() override {
+    Statement s = db_.prepare("SELECT COALESCE(SUM(size), 0) FROM certificates WHERE origin = 'harvested'");
+    s.step();
+    return s.integer(0);
+  }
+
+  std::vector<std::string> evict_harvested(std::int64_t limit_bytes, std::string_view keep) override {
+    std::vector<std::string> removed;
+    in_transaction([&] {
+      std::int64_t total = harvested_bytes();
+      if (total <= limit_bytes) return;
+      Statement s = db_.prepare(
+          "SELECT fingerprint, size FROM certificates WHERE origin = 'harvested' AND fingerprint <> ?1"
+          " ORDER BY COALESCE(last_used, first_seen), id");
+      s.bind_all(keep);
+      while (total > limit_bytes && s.step()) {
+        removed.push_back(s.text(0));
+        total -= s.integer(1);
+      }
+      for (const auto& fp : removed) remove(fp);
+    });
+    return removed;
+  }
+
+  void put_key(std::string_view fingerprint, const StoredKey& key) override {
+    db_.prepare(
+           "INSERT OR REPLACE INTO private_keys (cert_id, key_pem, encrypted, chain_pem)"
+           " SELECT id, ?2, ?3, ?4 FROM certificates WHERE fingerprint = ?1")
+        .bind_all(fingerprint, std::string_view(key.pkcs8_pem), std::int64_t{key.encrypted ? 1 : 0},
+                  std::string_view(key.chain_pem))
+        .run();
+    if (db_.changes() == 0) throw Error(ErrorKind::not_found, "no certificate " + std::string(fingerprint));
+  }
+
+  std::optional<StoredKey> key(std::string_view fingerprint) override {
+    Statement s = db_.prepare(
+        "SELECT k.key_pem, k.encrypted, k.chain_pem FROM private_keys k JOIN certificates c ON c.id = "
+        "k.cert_id"
+        " WHERE c.fingerprint = ?1");
+    s.bind_all(fingerprint);
+    if (!s.step()) return std::nullopt;
+    return StoredKey{s.text(0), s.integer(1) != 0, s.text(2)};
+  }
+
+  bool add_anchor(X509* cert, Time now) override {
+    const CertFacts f = facts_of(cert);
+    const std::string der = smime::to_der(cert);
+    db_.prepare(
+           "INSERT OR IGNORE INTO trust_anchors (fingerprint, der, subject, not_after, added)"
+           " VALUES (?1, ?2, ?3, ?4, ?5)")
+        .bind_all(std::string_view(f.fingerprint), Blob{der}, std::string_view(f.subject), f.not_after, now)
+        .run();
+    return db_.changes() > 0;
+  }
+
+  bool remove_anchor(std::string_view fingerprint) override {
+    db_.prepare("DELETE FROM trust_anchors WHERE fingerprint = ?1").bind_all(fingerprint).run();
+    return db_.changes() > 0;
+  }
+
+  std::vector<AnchorRecord> anchors() override {
+    Statement s =
+        db_.prepare("SELECT id, der, fingerprint, subject, not_after, added FROM trust_anchors ORDER BY id");
+    std::vector<AnchorRecord> out;
+    while (s.step())
+      out.push_back(AnchorRecord{s.integer(0), smime::load_certificate(s.blob(1)), s.text(2), s.text(3),
+                                 s.integer(4), s.integer(5)});
+    return out;
+  }
+
+  void log_harvest(const HarvestEvent& e) override {
+    db_.prepare(
+           "INSERT INTO harvest_log (time, outcome, fingerprint, sender, domain, message_id, detail)"
+           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .bind_all(e.time, std::string_view(e.outcome), std::string_view(e.fingerprint),
+                  std::string_view(e.sender), std::string_view(e.domain), std::string_view(e.message_id),
+                  std::string_view(e.detail))
+        .run();
+  }
+
+  std::vector<HarvestEvent> harvests_since(Time since) override {
+    Statement s = db_.prepare(
+        "SELECT time, outcome, fingerprint, sender, domain, message_id, detail FROM harvest_log"
+        " WHERE time >= ?1 ORDER BY time, id");
+    s.bind_all(since);
+    std::vector<HarvestEvent> out;
+    while (s.step())
+      out.push_back(
+          HarvestEvent{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6)});
+    return out;
+  }
+
+  int count_updates(std::string_view domain, Time since) override {
+    Statement s = db_.prepare(
+        "SELECT COUNT(*) FROM harvest_log WHERE domain = ?1 AND outcome = 'updated' AND time >= ?2");
+    s.bind_all(domain, since);
+    s.step();
+    return static_cast<int>(s.integer(0));
+  }
+
+  void add_warning(const WarningRecord& w) override {
+    db_.prepare("INSERT INTO warnings (time, domain, message) VALUES (?1, ?2, ?3)")
+        .bind_all(w.time, std::string_view(w.domain), std::string_view(w.message))
+        .run();
+  }
+
+  std::vector<WarningRecord> warnings_since(Time since) override {
+    Statement s =
+        db_.prepare("SELECT time, domain, message FROM warnings WHERE time >= ?1 ORDER BY time, id");
+    s.bind_all(since);
+    std::vector<WarningRecord> out;
+    while (s.step()) out.push_back(WarningRecord{s.integer(0), s.text(1), s.text(2)});
+    return out;
+  }
+
+ private:
+  sql::Db db_;
+  int depth_ = 0;  // nesting of in_transaction(); 0 outside any transaction
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOptions& options) {
+  if (options.create && !options.read_only) create_private_file(path);
+  return std::make_unique<SqliteStore>(path, options);
+}
+
+int sqlite_schema_version() { return sql::schema_version(); }
+
+}  // namespace keystore

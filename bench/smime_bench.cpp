@@ -4,9 +4,9 @@
 // sign detached/opaque, encrypt CBC to 1 and 10 recipients, encrypt GCM, sign+encrypt, decrypt,
 // verify) runs for at least --min-time seconds and --min-iters iterations, writing into a StringSink,
 // and one table line gives ops/s and MB/s. As in the milter, the header fields are known beforehand
-// and each timed call parses the body (mime::parse_body) and then signs, encrypts, decrypts or verifies. Given --ceiling figures from `openssl speed`, each line also
-// shows the ceiling the unavoidable cryptographic primitives of that operation set, and the share of it
-// reached.
+// and each timed call parses the body (mime::parse_body) and then signs, encrypts, decrypts or verifies.
+// Given --ceiling figures from `openssl speed`, each line also shows the ceiling the unavoidable
+// cryptographic primitives of that operation set, and the share of it reached.
 //
 // Peak-memory mode (--peak-memory SIZE_MB OP): writes a SIZE_MB message to a file in a private temp
 // directory (streamed, never held in memory), runs OP reading it through Source::from_file and writing
@@ -21,6 +21,7 @@
 #include <openssl/opensslv.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -64,8 +65,10 @@ std::string strf(const char* format, ...) {
 }
 
 std::string size_label(std::uint64_t bytes) {
-  if (bytes >= kMiB && bytes % kMiB == 0) return strf("%llu MiB", static_cast<unsigned long long>(bytes / kMiB));
-  if (bytes >= kKiB && bytes % kKiB == 0) return strf("%llu KiB", static_cast<unsigned long long>(bytes / kKiB));
+  if (bytes >= kMiB && bytes % kMiB == 0)
+    return strf("%llu MiB", static_cast<unsigned long long>(bytes / kMiB));
+  if (bytes >= kKiB && bytes % kKiB == 0)
+    return strf("%llu KiB", static_cast<unsigned long long>(bytes / kKiB));
   return strf("%llu B", static_cast<unsigned long long>(bytes));
 }
 
@@ -87,7 +90,8 @@ class Prng {
   void fill(unsigned char* buf, std::size_t len) {
     for (std::size_t i = 0; i < len; i += 8) {
       std::uint64_t v = next();
-      for (std::size_t j = 0; j < 8 && i + j < len; ++j) buf[i + j] = static_cast<unsigned char>(v >> (8 * j));
+      for (std::size_t j = 0; j < 8 && i + j < len; ++j)
+        buf[i + j] = static_cast<unsigned char>(v >> (8 * j));
     }
   }
 
@@ -164,17 +168,17 @@ class ChunkWriter {
 // memory use does not depend on the size. Returns the number of bytes written.
 std::uint64_t write_message(const MessageSpec& spec, smime::Sink& sink) {
   const std::string boundary = "=_smime-bench_7f3a91c2";
-  std::string head =
-      "Return-Path: <" + spec.from + ">\r\n" +
-      "Received: from client.example.org (client.example.org [192.0.2.10])\r\n"
-      "\tby mx.example.org (Postfix) with ESMTPSA id 4Q1x2Y3z4Wz1\r\n"
-      "\tfor <" + spec.to + ">; Sat, 22 Nov 2025 18:00:00 +0000 (UTC)\r\n"
-      "From: Alice Example <" + spec.from + ">\r\n" +
-      "To: Bob Example <" + spec.to + ">\r\n" +
-      "Subject: Q3 report and figures\r\n"
-      "Date: Sat, 22 Nov 2025 18:00:00 +0000\r\n"
-      "Message-ID: <20251122180000.4Q1x2Y3z4Wz1@example.org>\r\n"
-      "MIME-Version: 1.0\r\n";
+  std::string head;
+  head += "Return-Path: <" + spec.from + ">\r\n";
+  head += "Received: from client.example.org (client.example.org [192.0.2.10])\r\n";
+  head += "\tby mx.example.org (Postfix) with ESMTPSA id 4Q1x2Y3z4Wz1\r\n";
+  head += "\tfor <" + spec.to + ">; Sat, 22 Nov 2025 18:00:00 +0000 (UTC)\r\n";
+  head += "From: Alice Example <" + spec.from + ">\r\n";
+  head += "To: Bob Example <" + spec.to + ">\r\n";
+  head += "Subject: Q3 report and figures\r\n";
+  head += "Date: Sat, 22 Nov 2025 18:00:00 +0000\r\n";
+  head += "Message-ID: <20251122180000.4Q1x2Y3z4Wz1@example.org>\r\n";
+  head += "MIME-Version: 1.0\r\n";
   std::string text_head;
   std::string attach_head;
   std::string tail;
@@ -195,7 +199,8 @@ std::uint64_t write_message(const MessageSpec& spec, smime::Sink& sink) {
   const std::uint64_t overhead = head.size() + text_head.size() + attach_head.size() + tail.size();
   const std::uint64_t room = spec.target > overhead ? spec.target - overhead : 0;
   // Multipart: a short note (half the room, at most 16 KiB), the rest a base64 attachment.
-  const std::uint64_t text_budget = spec.shape == Shape::multipart ? std::min<std::uint64_t>(room / 2, 16 * kKiB) : room;
+  const std::uint64_t text_budget =
+      spec.shape == Shape::multipart ? std::min<std::uint64_t>(room / 2, 16 * kKiB) : room;
   const std::uint64_t attach_budget = spec.shape == Shape::multipart ? room - text_budget : 0;
 
   ChunkWriter out(sink);
@@ -239,8 +244,8 @@ std::uint64_t write_message(const MessageSpec& spec, smime::Sink& sink) {
 
 struct Pki {
   fs::path dir;
-  smime::SigningIdentity alice;             // signer, with the intermediate as chain
-  std::vector<smime::X509Ptr> rsa_leaves;   // every RSA leaf found (alice first)
+  smime::SigningIdentity alice;            // signer, with the intermediate as chain
+  std::vector<smime::X509Ptr> rsa_leaves;  // every RSA leaf found (alice first)
   smime::X509Ptr root;
   std::vector<smime::X509Ptr> intermediates;
   std::string alice_email;
@@ -265,7 +270,8 @@ Pki load_pki(const fs::path& dir) {
     fs::path pem = dir / (std::string(name) + ".pem");
     if (!fs::exists(pem)) continue;
     smime::X509Ptr cert = smime::load_certificate(smime::read_file(pem.string()));
-    if (EVP_PKEY_get_base_id(X509_get0_pubkey(cert.get())) == EVP_PKEY_RSA) pki.rsa_leaves.push_back(std::move(cert));
+    if (EVP_PKEY_get_base_id(X509_get0_pubkey(cert.get())) == EVP_PKEY_RSA)
+      pki.rsa_leaves.push_back(std::move(cert));
   }
   pki.alice_email = first_email(pki.alice.cert.get(), "alice@example.org");
   pki.bob_email = "bob@example.org";
@@ -324,7 +330,9 @@ Message split_message(const smime::Source& src) {
 
 // Per message and timed, as in the milter: the body parsed under the content headers (outbound) or
 // under all headers (inbound).
-smime::mime::Entity outbound_entity(const Message& m) { return smime::mime::parse_body(m.src, m.body, m.content); }
+smime::mime::Entity outbound_entity(const Message& m) {
+  return smime::mime::parse_body(m.src, m.body, m.content);
+}
 smime::mime::Entity inbound_entity(const Message& m) { return smime::mime::parse_body(m.src, m.body, m.all); }
 
 enum class Op { sign_detached, sign_opaque, encrypt_cbc, encrypt_gcm, sign_encrypt, decrypt, verify };
@@ -334,7 +342,7 @@ struct OpInfo {
   const char* name;
 };
 constexpr OpInfo kPeakOps[] = {
-    {Op::sign_detached, "sign"},     {Op::sign_opaque, "sign-opaque"},   {Op::encrypt_cbc, "encrypt"},
+    {Op::sign_detached, "sign"},      {Op::sign_opaque, "sign-opaque"},   {Op::encrypt_cbc, "encrypt"},
     {Op::encrypt_gcm, "encrypt-gcm"}, {Op::sign_encrypt, "sign-encrypt"}, {Op::decrypt, "decrypt"},
     {Op::verify, "verify"},
 };
@@ -392,9 +400,17 @@ void write_outer(const Message& m, smime::Sink& out) {
 
 using Clock = std::chrono::steady_clock;
 
+// CPU time of the calling thread (user + system), in seconds.
+double thread_cpu_seconds() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 struct Settings {
   double min_time = 1.0;
   std::uint64_t min_iters = 5;
+  bool wall = false;  // time by the wall clock instead of the thread's CPU time
   Shape shape = Shape::multipart;
   std::string filter;
   std::vector<std::uint64_t> sizes = {4 * kKiB, kMiB};
@@ -407,14 +423,20 @@ struct Measurement {
 };
 
 // One untimed warm-up call, then calls until both the minimum time and the minimum count are reached.
+// Time is the thread's CPU time (user + system) unless s.wall: like `openssl speed`, which divides by
+// CPU time by default, so that other load on the machine disturbs the figures less.
 Measurement measure(const std::function<void()>& op, const Settings& s) {
   op();
   Measurement m;
-  const Clock::time_point start = Clock::now();
+  auto now = [&] {
+    return s.wall ? std::chrono::duration<double>(Clock::now().time_since_epoch()).count()
+                  : thread_cpu_seconds();
+  };
+  const double start = now();
   do {
     op();
     ++m.iters;
-    m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    m.seconds = now() - start;
   } while (m.seconds < s.min_time || m.iters < s.min_iters);
   return m;
 }
@@ -507,8 +529,8 @@ void print_row(const Row& r, const Ceilings& c) {
   }
   const std::string mbs_text = r.bytes > 0 ? strf("%.2f", mbs) : "-";
   std::printf("%-42s %-7s %7llu %10.1f %9s %11s %9s  %s\n", r.name.c_str(), r.size.c_str(),
-              static_cast<unsigned long long>(r.m.iters), ops, mbs_text.c_str(), ceiling.c_str(), share.c_str(),
-              r.cost.any() ? r.cost.describe().c_str() : "-");
+              static_cast<unsigned long long>(r.m.iters), ops, mbs_text.c_str(), ceiling.c_str(),
+              share.c_str(), r.cost.any() ? r.cost.describe().c_str() : "-");
   std::fflush(stdout);
 }
 
@@ -528,9 +550,7 @@ class Runner {
     }
     print_row(r, ceilings_);
   }
-  void note(const std::string& text) {
-    notes_.push_back(text);
-  }
+  void note(const std::string& text) { notes_.push_back(text); }
   void set_size(std::uint64_t target) { settings_size_ = target; }
   int failures() const { return failures_; }
   const std::vector<std::string>& notes() const { return notes_; }
@@ -562,18 +582,24 @@ int throughput(const Pki& pki, const Settings& settings, const Ceilings& ceiling
   const std::vector<smime::DecryptionKey> keys = alice_keys(pki);
   const smime::VerifyOptions vopts = verify_options(pki);
 
-  std::printf("smime-bench: %s; one thread; each line at least %.1f s and %llu iterations after a warm-up\n",
-              OpenSSL_version(OPENSSL_VERSION), settings.min_time,
-              static_cast<unsigned long long>(settings.min_iters));
-  std::printf("message: %s, 7-bit, CRLF; sign: RSA-2048 %s, sha256, chain included; "
-              "encrypt: RSA-2048 PKCS#1 v1.5 key transport; %zu-recipient line uses %zu distinct certificates\n",
-              settings.shape == Shape::multipart ? "multipart/mixed (text/plain note + base64 attachment)"
-                                                 : "text/plain",
-              pki.alice_email.c_str(), kRecipientsMany, std::min(kRecipientsMany, pki.rsa_leaves.size()));
-  std::printf("every line includes mime::parse_body of the message body (headers are known apart, as in the "
-              "milter)\n");
-  std::printf("MB/s = message bytes / 1e6 per second; ceiling/s = operations per second if only the listed "
-              "primitives ran, at `openssl speed` rates\n\n");
+  std::printf(
+      "smime-bench: %s; one thread; each line at least %.1f s %s and %llu iterations after a warm-up\n",
+      OpenSSL_version(OPENSSL_VERSION), settings.min_time,
+      settings.wall ? "of wall-clock time" : "of thread CPU time (user+sys)",
+      static_cast<unsigned long long>(settings.min_iters));
+  std::printf(
+      "message: %s, 7-bit, CRLF; sign: RSA-2048 %s, sha256, chain included; "
+      "encrypt: RSA-2048 PKCS#1 v1.5 key transport; %zu-recipient line uses %zu distinct certificates\n",
+      settings.shape == Shape::multipart ? "multipart/mixed (text/plain note + base64 attachment)"
+                                         : "text/plain",
+      pki.alice_email.c_str(), kRecipientsMany, std::min(kRecipientsMany, pki.rsa_leaves.size()));
+  std::printf(
+      "every line includes mime::parse_body of the message body (headers are known apart, as in the "
+      "milter)\n");
+  std::printf(
+      "ops/s and MB/s are per second of %s; MB/s counts message bytes / 1e6; ceiling/s = calls per "
+      "second if only the listed primitives ran, at `openssl speed` rates\n\n",
+      settings.wall ? "wall-clock time" : "CPU time");
   print_header();
 
   Runner runner(settings, ceilings);
@@ -658,7 +684,8 @@ int throughput(const Pki& pki, const Settings& settings, const Ceilings& ceiling
       run_outbound(Op::sign_detached, pki, one, plain, t);
       signed_msg = split_message(smime::Source::from_string(t.take()));
     } catch (const std::exception& e) {
-      runner.note(strf("%s: cannot make the inputs of decrypt/verify: %s", size_label(target).c_str(), e.what()));
+      runner.note(
+          strf("%s: cannot make the inputs of decrypt/verify: %s", size_label(target).c_str(), e.what()));
     }
 
     Cost dec;
@@ -673,9 +700,10 @@ int throughput(const Pki& pki, const Settings& settings, const Ceilings& ceiling
       if (!checked) {
         checked = true;
         if (out.str() != canonical)
-          runner.note(strf("%s: decrypted entity (%zu bytes) differs from write_canonical() of the content "
-                           "(%zu bytes)",
-                           size_label(target).c_str(), out.str().size(), canonical.size()));
+          runner.note(
+              strf("%s: decrypted entity (%zu bytes) differs from write_canonical() of the content "
+                   "(%zu bytes)",
+                   size_label(target).c_str(), out.str().size(), canonical.size()));
       }
     });
 
@@ -689,14 +717,15 @@ int throughput(const Pki& pki, const Settings& settings, const Ceilings& ceiling
       smime::VerifyResult r =
           smime::verify(signed_msg->src, inbound_entity(*signed_msg), vopts, vchecked ? nullptr : &content);
       if (!r.ok())
-        throw CheckFailed(strf("verify said %s: %s", std::string(smime::to_string(r.status)).c_str(),
-                               r.reason.c_str()));
+        throw CheckFailed(
+            strf("verify said %s: %s", std::string(smime::to_string(r.status)).c_str(), r.reason.c_str()));
       if (!vchecked) {
         vchecked = true;
         if (content.str() != canonical)
-          runner.note(strf("%s: verified content (%zu bytes) differs from write_canonical() of the content "
-                           "(%zu bytes)",
-                           size_label(target).c_str(), content.str().size(), canonical.size()));
+          runner.note(
+              strf("%s: verified content (%zu bytes) differs from write_canonical() of the content "
+                   "(%zu bytes)",
+                   size_label(target).c_str(), content.str().size(), canonical.size()));
       }
     });
   }
@@ -745,7 +774,8 @@ void prepare_in_child(Op op, const Pki& pki, const fs::path& message, const fs::
       const Message plain = split_message(smime::Source::from_file(message));
       smime::FileSink out(input);
       write_outer(plain, out);
-      run_outbound(op == Op::decrypt ? Op::encrypt_cbc : Op::sign_detached, pki, rsa_recipients(pki, 1), plain, out);
+      run_outbound(op == Op::decrypt ? Op::encrypt_cbc : Op::sign_detached, pki, rsa_recipients(pki, 1),
+                   plain, out);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "smime-bench: preparing the input: %s\n", e.what());
       rc = 1;
@@ -755,7 +785,8 @@ void prepare_in_child(Op op, const Pki& pki, const fs::path& message, const fs::
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw smime::Error(smime::ErrorKind::io, std::string("waitpid: ") + std::strerror(errno));
+    if (errno != EINTR)
+      throw smime::Error(smime::ErrorKind::io, std::string("waitpid: ") + std::strerror(errno));
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw smime::Error(smime::ErrorKind::crypto, "the child preparing the input failed");
@@ -789,6 +820,7 @@ int peak_memory(const Pki& pki, const Settings& settings, std::uint64_t size_mb,
   const double before = maxrss_mib();
   std::string status = "ok";
   const Clock::time_point start = Clock::now();
+  const double cpu_start = thread_cpu_seconds();
   {
     smime::FileSink out(output);
     if (op == Op::decrypt) {
@@ -803,14 +835,17 @@ int peak_memory(const Pki& pki, const Settings& settings, std::uint64_t size_mb,
     }
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu_seconds = thread_cpu_seconds() - cpu_start;
   const double peak = maxrss_mib();
   const std::uint64_t message_bytes = fs::file_size(message);
   const std::uint64_t input_bytes = fs::file_size(input);
   const std::uint64_t output_bytes = fs::file_size(output);
   std::printf(
-      "peak-memory op=%s message_mib=%.1f input_mib=%.1f output_mib=%.1f seconds=%.2f rss_before_mib=%.1f "
+      "peak-memory op=%s message_mib=%.1f input_mib=%.1f output_mib=%.1f seconds=%.2f cpu_seconds=%.2f "
+      "rss_before_mib=%.1f "
       "peak_rss_mib=%.1f status=%s\n",
-      op_name, mib(message_bytes), mib(input_bytes), mib(output_bytes), seconds, before, peak, status.c_str());
+      op_name, mib(message_bytes), mib(input_bytes), mib(output_bytes), seconds, cpu_seconds, before, peak,
+      status.c_str());
   return status == "ok" ? 0 : 1;
 }
 
@@ -825,7 +860,9 @@ int peak_memory(const Pki& pki, const Settings& settings, std::uint64_t size_mb,
                "  --min-time SECONDS    minimum time per line (default 1)\n"
                "  --min-iters N         minimum iterations per line (default 5)\n"
                "  --sizes BYTES,...     message sizes (default 4096,1048576; K and M suffixes: 4K,1M)\n"
+               "  --wall                time by the wall clock (default: the thread's CPU time)\n"
                "  --text                text/plain messages instead of multipart/mixed with an attachment\n"
+               "  --dump-message SIZE   write the test message of that size to stdout and exit\n"
                "  --filter STRING       only the lines whose operation contains STRING\n"
                "  --ceiling NAME=VALUE  openssl speed figures: rsa-sign, rsa-verify (ops/s), sha256,\n"
                "                        aes-256-cbc-enc, aes-256-cbc-dec, aes-256-gcm (bytes/s)\n"
@@ -860,6 +897,7 @@ int main(int argc, char** argv) {
   Settings settings;
   Ceilings ceilings;
   std::optional<std::uint64_t> peak_mb;
+  std::optional<std::uint64_t> dump_size;
   std::string peak_op;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
@@ -881,6 +919,8 @@ int main(int argc, char** argv) {
         settings.sizes.push_back(parse_size(list.substr(pos, comma - pos)));
         pos = comma + 1;
       }
+    } else if (a == "--wall") {
+      settings.wall = true;
     } else if (a == "--text") {
       settings.shape = Shape::text;
     } else if (a == "--filter") {
@@ -891,19 +931,28 @@ int main(int argc, char** argv) {
       if (eq == std::string::npos) usage("--ceiling wants NAME=VALUE");
       std::string name = kv.substr(0, eq);
       double v = parse_number(kv.substr(eq + 1), "ceiling");
-      if (name == "rsa-sign") ceilings.rsa_sign = v;
-      else if (name == "rsa-verify") ceilings.rsa_verify = v;
-      else if (name == "sha256") ceilings.sha256 = v;
-      else if (name == "aes-256-cbc-enc") ceilings.cbc_enc = v;
-      else if (name == "aes-256-cbc-dec") ceilings.cbc_dec = v;
-      else if (name == "aes-256-gcm") ceilings.gcm = v;
-      else usage(("unknown ceiling " + name).c_str());
+      if (name == "rsa-sign")
+        ceilings.rsa_sign = v;
+      else if (name == "rsa-verify")
+        ceilings.rsa_verify = v;
+      else if (name == "sha256")
+        ceilings.sha256 = v;
+      else if (name == "aes-256-cbc-enc")
+        ceilings.cbc_enc = v;
+      else if (name == "aes-256-cbc-dec")
+        ceilings.cbc_dec = v;
+      else if (name == "aes-256-gcm")
+        ceilings.gcm = v;
+      else
+        usage(("unknown ceiling " + name).c_str());
     } else if (a == "--peak-memory") {
       std::string mb = value();
       peak_op = value();
       double v = parse_number(mb, "SIZE_MB");
       if (v < 1) usage("SIZE_MB must be at least 1");
       peak_mb = static_cast<std::uint64_t>(v);
+    } else if (a == "--dump-message") {
+      dump_size = parse_size(value());
     } else if (a == "-h" || a == "--help") {
       usage(nullptr);
     } else if (!a.empty() && a[0] == '-') {
@@ -911,6 +960,17 @@ int main(int argc, char** argv) {
     } else {
       positional.push_back(a);
     }
+  }
+  if (dump_size) {  // the test message alone, to look at; no PKI needed
+    class StdoutSink final : public smime::Sink {
+     public:
+      void write(std::string_view bytes) override { std::fwrite(bytes.data(), 1, bytes.size(), stdout); }
+    } out;
+    MessageSpec spec;
+    spec.target = *dump_size;
+    spec.shape = settings.shape;
+    write_message(spec, out);
+    return std::fflush(stdout) == 0 ? 0 : 1;
   }
   if (positional.size() != 1) usage("want exactly one PKI_DIR");
 
@@ -923,7 +983,8 @@ int main(int argc, char** argv) {
     }
     return throughput(pki, settings, ceilings);
   } catch (const smime::Error& e) {
-    std::fprintf(stderr, "smime-bench: %s error: %s\n", std::string(smime::to_string(e.kind())).c_str(), e.what());
+    std::fprintf(stderr, "smime-bench: %s error: %s\n", std::string(smime::to_string(e.kind())).c_str(),
+                 e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "smime-bench: %s\n", e.what());

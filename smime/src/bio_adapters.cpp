@@ -14,6 +14,7 @@ struct SourceState {
   bool to_crlf;
   bool prev_cr = false;      // to_crlf: the last byte handed out was CR
   bool pending_lf = false;   // to_crlf: an LF whose CR was handed out at the end of the last read
+  std::string raw = {};      // to_crlf: scratch buffer, reused
 };
 
 // Reads raw bytes and inserts a CR before every LF not preceded by one. Reads at most half of len
@@ -30,7 +31,8 @@ int read_crlf(SourceState* st, char* buf, int len) {
     std::size_t room = cap - out;
     std::size_t want = std::max<std::size_t>(1, room / 2);
     want = std::min<std::uint64_t>(want, st->range.end() - st->pos);
-    std::string raw(want, '\0');
+    if (st->raw.size() < want) st->raw.resize(want);
+    std::string& raw = st->raw;
     std::size_t n = st->src.read(st->pos, raw.data(), want);
     st->pos += n;
     for (std::size_t i = 0; i < n; ++i) {

@@ -8,8 +8,10 @@
 namespace smime::detail {
 
 CmsPtr parse_cms(std::string_view der) {
-  BioPtr bio = take<BioPtr>(BIO_new_mem_buf(der.data(), static_cast<int>(der.size())), "creating a memory BIO");
-  return take<CmsPtr>(d2i_CMS_bio(bio.get(), nullptr), "not a CMS structure", ErrorKind::bad_input);
+  // Parsed in place: d2i_CMS_bio would first copy the whole input into a buffer of its own.
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  return take<CmsPtr>(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())), "not a CMS structure",
+                      ErrorKind::bad_input);
 }
 
 namespace {

@@ -37,14 +37,16 @@ DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::
   if (!entity.content_type.is("application", "pkcs7-mime") && !entity.content_type.is("application", "x-pkcs7-mime"))
     throw Error(ErrorKind::bad_input, "not an encrypted entity (Content-Type " + entity.content_type.mime_type() + ")");
   std::string der = pkcs7_mime_der(src, entity);
+  const std::string cipher = detail::content_encryption_algorithm(der);
   CmsPtr cms = detail::parse_cms(der);
+  std::string().swap(der);  // the parsed structure holds its own copy of the content
   const int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
   if (type != NID_pkcs7_enveloped && type != NID_id_smime_ct_authEnvelopedData)
     throw Error(ErrorKind::bad_input, std::string("not enveloped-data but ") + OBJ_nid2sn(type));
 
   DecryptResult result;
   result.authenticated = type == NID_id_smime_ct_authEnvelopedData;
-  result.cipher = detail::content_encryption_algorithm(der);
+  result.cipher = cipher;
 
   // Choose the key by the recipient identifiers, so a wrong key is "not for us", never garbage.
   std::size_t chosen = keys.size();
@@ -70,10 +72,11 @@ DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::
 }
 
 std::string pkcs7_mime_der(const Source& src, const mime::Entity& entity) {
-  std::string body = src.slice(entity.body);
-  if (entity.encoding != mime::Encoding::base64) return body;  // binary transfer: the DER as is
+  // Decoded straight from the Source: the base64 text is never held whole beside the DER.
   StringSink der;
-  mime::decode_base64(body, der);
+  const std::uint64_t encoded = entity.body.length;
+  der.reserve(entity.encoding == mime::Encoding::base64 ? encoded / 4 * 3 + 3 : encoded);
+  mime::write_decoded_body(src, entity, der);
   return der.take();
 }
 

@@ -209,14 +209,24 @@ void Base64Sink::finish() {
 // ---- CrlfSink ----
 
 void CrlfSink::write(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() + bytes.size() / 32);
-  for (char c : bytes) {
-    if (c == '\n' && !last_was_cr_) out.push_back('\r');
-    out.push_back(c);
-    last_was_cr_ = (c == '\r');
+  if (bytes.empty()) return;
+  // Whole spans between line feeds are copied at once; one write downstream per call.
+  buffer_.clear();
+  std::size_t start = 0;
+  while (start < bytes.size()) {
+    const void* hit = std::memchr(bytes.data() + start, '\n', bytes.size() - start);
+    if (hit == nullptr) {
+      buffer_.append(bytes.substr(start));
+      break;
+    }
+    const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(hit) - bytes.data());
+    const bool cr_before = lf > 0 ? bytes[lf - 1] == '\r' : last_was_cr_;
+    buffer_.append(bytes.substr(start, lf - start));
+    buffer_.append(cr_before ? "\n" : "\r\n");
+    start = lf + 1;
   }
-  next_.write(out);
+  last_was_cr_ = bytes.back() == '\r';
+  next_.write(buffer_);
 }
 
 }  // namespace smime

@@ -119,7 +119,7 @@ bool qp_continue_candidate(QpState& s, char c) {
       if (s.held.size() == kFrom.size()) {
         qp_hex(s, 'F');
         qp_token(s, "rom");
-        s.held = " ";  // still white space that may turn out to be trailing
+        s.held.assign(1, ' ');  // still white space that may turn out to be trailing
       }
       return true;
     }
@@ -291,7 +291,7 @@ void QuotedPrintableDecodeSink::put(char c, std::string& out) {
         hex1_ = c;
         state_ = State::eq_hex;
       } else if (is_wsp(c)) {
-        pending_ = "=";
+        pending_.assign(1, '=');
         pending_.push_back(c);
         state_ = State::eq_wsp;
       } else if (c == '\r') {

@@ -118,9 +118,20 @@ void HeaderList::remove_all(std::string_view name) {
   std::erase_if(items, [&](const Header& h) { return name_matches(h, name); });
 }
 
+namespace {
+// " " + value, written out: GCC 12 at -O3 warns falsely (-Wrestrict, bug 105329) on the operator+ form.
+std::string with_leading_space(std::string_view value) {
+  std::string out;
+  out.reserve(value.size() + 1);
+  out.push_back(' ');
+  out.append(value);
+  return out;
+}
+}  // namespace
+
 void HeaderList::add(std::string_view name, std::string_view value) {
   check_new_field(name, value);
-  items.push_back(Header{std::string(name), " " + std::string(value)});
+  items.push_back(Header{std::string(name), with_leading_space(value)});
 }
 
 void HeaderList::set(std::string_view name, std::string_view value) {
@@ -128,10 +139,10 @@ void HeaderList::set(std::string_view name, std::string_view value) {
   auto first =
       std::find_if(items.begin(), items.end(), [&](const Header& h) { return name_matches(h, name); });
   if (first == items.end()) {
-    items.push_back(Header{std::string(name), " " + std::string(value)});
+    items.push_back(Header{std::string(name), with_leading_space(value)});
     return;
   }
-  *first = Header{std::string(name), " " + std::string(value)};
+  *first = Header{std::string(name), with_leading_space(value)};
   std::size_t keep = static_cast<std::size_t>(first - items.begin());
   std::size_t index = 0;
   std::erase_if(items, [&](const Header& h) { return index++ != keep && name_matches(h, name); });

@@ -58,6 +58,7 @@ class StringSink final : public Sink {
   void write(std::string_view bytes) override { data_.append(bytes); }
   const std::string& str() const { return data_; }
   std::string take() { return std::move(data_); }
+  void reserve(std::size_t n) { data_.reserve(n); }
 
  private:
   std::string data_;
@@ -122,6 +123,7 @@ class CrlfSink final : public Sink {
  private:
   Sink& next_;
   bool last_was_cr_ = false;
+  std::string buffer_;  // reused for each write
 };
 
 // Streams a Source range into a sink in chunks.

@@ -182,15 +182,6 @@ void QuotedPrintableSink::finish() {
 namespace detail {
 
 namespace {
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 bool base64_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
@@ -209,32 +200,63 @@ void base64_emit(std::uint32_t bits, int data, std::string& out) {
 }
 }  // namespace
 
+// Value of each byte in the base64 alphabet, -1 for anything else.
+constexpr std::array<std::int8_t, 256> kBase64Values = [] {
+  std::array<std::int8_t, 256> t{};
+  t.fill(-1);
+  for (int i = 0; i < 26; ++i) {
+    t[static_cast<std::size_t>('A' + i)] = static_cast<std::int8_t>(i);
+    t[static_cast<std::size_t>('a' + i)] = static_cast<std::int8_t>(26 + i);
+  }
+  for (int i = 0; i < 10; ++i) t[static_cast<std::size_t>('0' + i)] = static_cast<std::int8_t>(52 + i);
+  t['+'] = 62;
+  t['/'] = 63;
+  return t;
+}();
+
 void Base64DecodeSink::write(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() / 4 * 3 + 3);
+  // At most 3 bytes per 4 characters, plus a group begun in an earlier write.
+  std::string out(text.size() / 4 * 3 + 6, '\0');
+  std::size_t n = 0;
+  auto emit = [&](int data) {
+    std::string group;
+    base64_emit(bits_, data, group);
+    out.replace(n, group.size(), group);
+    n += group.size();
+  };
   for (char c : text) {
     ++pos_;
+    const int v = kBase64Values[static_cast<unsigned char>(c)];
+    if (v >= 0 && pad_ == 0) {  // the common case, kept tight: a data character
+      bits_ = (bits_ << 6) | static_cast<std::uint32_t>(v);
+      if (++count_ == 4) {
+        out[n++] = static_cast<char>((bits_ >> 16) & 0xFF);
+        out[n++] = static_cast<char>((bits_ >> 8) & 0xFF);
+        out[n++] = static_cast<char>(bits_ & 0xFF);
+        bits_ = 0;
+        count_ = 0;
+      }
+      continue;
+    }
     if (base64_space(c)) continue;
     if (c == '=') {
       if (count_ - pad_ < 2) base64_error("misplaced padding '='", pos_ - 1);
       ++pad_;
+    } else if (v < 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      base64_error(std::string("invalid character ") + hex, pos_ - 1);
     } else {
-      int v = base64_value(c);
-      if (v < 0) {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        base64_error(std::string("invalid character ") + hex, pos_ - 1);
-      }
-      if (pad_ > 0) base64_error("data after padding inside a group", pos_ - 1);
-      bits_ = (bits_ << 6) | static_cast<std::uint32_t>(v);
+      base64_error("data after padding inside a group", pos_ - 1);
     }
     if (++count_ == 4) {
-      base64_emit(bits_, 4 - pad_, out);
+      emit(4 - pad_);
       bits_ = 0;
       count_ = 0;
       pad_ = 0;
     }
   }
+  out.resize(n);
   if (!out.empty()) next_.write(out);
 }
 

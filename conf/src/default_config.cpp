@@ -34,7 +34,7 @@ constexpr std::string_view default_json = R"json({
     "internal": "tempfail",
     "keystore": "tempfail",
     "no_certificate": "reject",
-    "bad_input": "accept",
+    "bad_input": "reject",
     "signing": "reject"
   },
   "trace_header": "X-SMIME-Milter",

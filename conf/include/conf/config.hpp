@@ -128,7 +128,7 @@ struct FailureActions {
   Action internal = Action::tempfail;
   Action keystore = Action::tempfail;
   Action no_certificate = Action::reject;
-  Action bad_input = Action::accept;
+  Action bad_input = Action::reject;  // outbound: never let a message the policy protects out unprotected
   Action signing = Action::reject;  // never sent unsigned
 };
 

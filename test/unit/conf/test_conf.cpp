@@ -63,7 +63,7 @@ TEST_CASE("an empty object gives every documented default", "[conf][defaults]") 
   CHECK(c.failure_actions.internal == conf::Action::tempfail);
   CHECK(c.failure_actions.keystore == conf::Action::tempfail);
   CHECK(c.failure_actions.no_certificate == conf::Action::reject);
-  CHECK(c.failure_actions.bad_input == conf::Action::accept);
+  CHECK(c.failure_actions.bad_input == conf::Action::reject);
   CHECK(c.failure_actions.signing == conf::Action::reject);
   CHECK_FALSE(c.reinjection.has_value());
   CHECK(c.trace_header == "X-SMIME-Milter");
@@ -108,7 +108,7 @@ TEST_CASE("values are typed: sizes, durations, enums, listen forms, fingerprints
                        "rsa_signature_padding": "pss", "cipher": "aes128-gcm", "rsa_key_transport": "oaep",
                        "missing_certificate": "split"}},
     "reinjection": {"host": "::1", "port": 2525, "timeout": "2m"},
-    "failure_actions": {"internal": "discard", "bad_input": "reject"},
+    "failure_actions": {"internal": "discard", "bad_input": "accept"},
     "trace_header": "",
     "limits": {"max_message_size": "1G", "mime_depth": 5, "mime_parts": 7}
   })",
@@ -144,7 +144,7 @@ TEST_CASE("values are typed: sizes, durations, enums, listen forms, fingerprints
   CHECK(c.reinjection->port == 2525);
   CHECK(c.reinjection->timeout == std::chrono::minutes(2));
   CHECK(c.failure_actions.internal == conf::Action::discard);
-  CHECK(c.failure_actions.bad_input == conf::Action::reject);
+  CHECK(c.failure_actions.bad_input == conf::Action::accept);
   CHECK(c.failure_actions.keystore == conf::Action::tempfail);
   CHECK(c.trace_header.empty());
   CHECK(c.limits.max_message_size == conf::GiB);

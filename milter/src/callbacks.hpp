@@ -1,0 +1,28 @@
+// The libmilter glue: registers the smfiDesc whose C trampolines call Filter, opens the listening
+// socket and runs smfi_main. main.cpp uses only this; it never includes libmilter/mfapi.h.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "conf/config.hpp"
+#include "filter.hpp"
+
+namespace milter {
+
+struct RunOptions {
+  conf::Listen listen;
+  // unix socket: group given to the socket file (mode 0660), so that Postfix's smtpd can connect
+  // without the socket being world-writable. Empty or unknown group: mode 0660 for the owner's group.
+  std::string socket_group = "postfix";
+  std::function<void()> on_sighup;  // called from a dedicated thread for each SIGHUP
+};
+
+// Runs until SIGTERM or SIGINT (in-flight connections finish). Returns 0 on a normal stop, 1 when the
+// socket cannot be opened or libmilter fails (the reason is logged).
+int run_milter(Filter& filter, const RunOptions& options);
+
+// libmilter's library version, "1.0.2".
+std::string libmilter_version();
+
+}  // namespace milter

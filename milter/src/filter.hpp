@@ -1,0 +1,91 @@
+// The callback logic of the milter, independent of libmilter: each on_* mirrors one xxfi_* callback,
+// takes the connection's context and the MilterApi seam, and returns a Status with the SMFIS_* value
+// libmilter expects (callbacks.cpp casts it). Unit tests drive it through RecordingApi.
+//
+// End of message: the Message is built from the context (headers as received, body from the
+// MessageBuffer, envelope with queue id and SMTP AUTH), the Processor (milter::process_message) returns
+// a Verdict, and apply_verdict() carries it out: split copy first (SMTP re-injection; a failure
+// tempfails the whole transaction), then header edits, the body in chunks of at most 64 KiB,
+// recipient removals. The pipeline runs in a worker thread while the callback thread calls
+// progress() every progress_interval, so that the MTA keeps waiting during long work (libmilter's
+// context may only be used from the callback thread). No progress is sent between body chunks:
+// Postfix refuses body replacement mixed with other requests ("body replacement requests can't
+// currently be mixed with other requests", seen with a 20 MB message). Any refused call tempfails the message: with a tempfail at
+// end-of-message the MTA does not accept the message, so no half-made change is ever delivered.
+// Whatever happens, the message context is torn down (end_message) before on_eom returns.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "context.hpp"
+#include "milter_api.hpp"
+
+namespace milter {
+
+enum class Status : int {  // the values of SMFIS_*
+  continue_ = 0,
+  reject = 1,
+  discard = 2,
+  accept = 3,
+  tempfail = 4,
+  noreply = 7,
+  skip = 8,
+};
+
+std::string_view to_string(Status s);
+
+// The pipeline. Default: milter::process_message.
+using Processor =
+    std::function<Verdict(const conf::Config&, keystore::Store&, const Message&, std::time_t)>;
+// Opens the keystore for a message's configuration. Default: the connection's lazily opened SQLite store.
+using StoreOpener = std::function<keystore::Store&(ConnectionContext&, const conf::Config&)>;
+// Delivers a split copy. Default: smtp_send to config.reinjection. Throws on failure.
+using Reinjector = std::function<void(const conf::Config&, const SplitCopy&)>;
+
+inline constexpr std::size_t body_chunk_size = 64 * 1024;  // smfi_replacebody limit we keep to
+
+class Filter {
+ public:
+  explicit Filter(const LiveConfig& config, Processor processor = {}, StoreOpener store_opener = {},
+                  Reinjector reinjector = {});
+
+  Status on_connect(ConnectionContext& ctx, MilterApi& api, std::string_view hostname,
+                    std::string_view address);
+  Status on_helo(ConnectionContext& ctx, MilterApi& api, std::string_view helo);
+  // args[0] is the address as given (usually with angle brackets), then ESMTP parameters.
+  Status on_envfrom(ConnectionContext& ctx, MilterApi& api, const std::vector<std::string>& args);
+  Status on_envrcpt(ConnectionContext& ctx, MilterApi& api, const std::vector<std::string>& args);
+  Status on_header(ConnectionContext& ctx, MilterApi& api, std::string_view name, std::string_view value);
+  Status on_eoh(ConnectionContext& ctx, MilterApi& api);
+  Status on_body(ConnectionContext& ctx, MilterApi& api, std::string_view chunk);
+  Status on_eom(ConnectionContext& ctx, MilterApi& api);
+  Status on_abort(ConnectionContext& ctx, MilterApi& api);
+  Status on_close(ConnectionContext& ctx, MilterApi& api);
+
+  // How often progress() is called while the pipeline works (default 10 s; tests shorten it).
+  void set_progress_interval(std::chrono::milliseconds interval) { progress_interval_ = interval; }
+
+ private:
+  Status eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api);
+  Status apply_verdict(ConnectionContext& ctx, MessageContext& msg, MilterApi& api, const Verdict& verdict);
+
+  const LiveConfig& config_;
+  Processor processor_;
+  StoreOpener store_opener_;
+  Reinjector reinjector_;
+  std::chrono::milliseconds progress_interval_{10000};
+};
+
+// "<a@b>" -> "a@b"; surrounding white space removed.
+std::string strip_angle_brackets(std::string_view address);
+
+// The reply and status of a failure action ("451", "4.7.0" for tempfail; "550", "5.7.1" for reject).
+Status status_of(conf::Action action);
+
+}  // namespace milter

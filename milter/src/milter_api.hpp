@@ -1,0 +1,70 @@
+// The seam between the callback logic and libmilter: every smfi_* call the filter makes goes through
+// MilterApi, so the logic in filter.cpp can be driven by unit tests (RecordingApi) without an MTA.
+// LibmilterApi (libmilter_api.cpp) is the real one over an SMFICTX; it is the only implementation
+// that includes libmilter/mfapi.h besides callbacks.cpp.
+//
+// Contract: the modifying calls return false when the MTA refused (MI_FAILURE); the filter then
+// stops applying its verdict and tempfails. Header values are passed exactly as the MTA must store
+// them (the caller adds the leading space when SMFIP_HDR_LEADSPC is in effect).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace milter {
+
+class MilterApi {
+ public:
+  virtual ~MilterApi() = default;
+  // A macro's value ("i", "{auth_authen}", ...), nullopt when the MTA did not send it.
+  virtual std::optional<std::string> getsymval(std::string_view name) = 0;
+  virtual bool addheader(std::string_view name, std::string_view value) = 0;
+  // index: 1-based among headers of that name; an empty value deletes the header.
+  virtual bool chgheader(std::string_view name, int index, std::string_view value) = 0;
+  virtual bool insheader(int index, std::string_view name, std::string_view value) = 0;
+  virtual bool replacebody(std::string_view chunk) = 0;
+  virtual bool delrcpt(std::string_view address) = 0;
+  virtual bool progress() = 0;
+  virtual bool setreply(std::string_view code, std::string_view status, std::string_view text) = 0;
+  virtual bool quarantine(std::string_view reason) = 0;
+};
+
+// Records every call, for tests. Symbols come from `symbols`; `fail_on` makes the call with that
+// name (e.g. "replacebody") fail from its `fail_after`-th occurrence on (0 = the first).
+class RecordingApi final : public MilterApi {
+ public:
+  struct Call {
+    std::string what;  // "addheader", "chgheader", "insheader", "replacebody", "delrcpt", ...
+    std::string name;  // header name / address / reply code
+    int index = 0;
+    std::string value;  // header value / body chunk / reply text
+  };
+
+  std::vector<std::pair<std::string, std::string>> symbols;
+  std::vector<Call> calls;
+  std::string fail_on;
+  std::size_t fail_after = 0;
+
+  std::optional<std::string> getsymval(std::string_view name) override;
+  bool addheader(std::string_view name, std::string_view value) override;
+  bool chgheader(std::string_view name, int index, std::string_view value) override;
+  bool insheader(int index, std::string_view name, std::string_view value) override;
+  bool replacebody(std::string_view chunk) override;
+  bool delrcpt(std::string_view address) override;
+  bool progress() override;
+  bool setreply(std::string_view code, std::string_view status, std::string_view text) override;
+  bool quarantine(std::string_view reason) override;
+
+  // Helpers for assertions.
+  std::vector<Call> of(std::string_view what) const;
+  std::string body() const;  // all replacebody chunks joined
+  bool modified() const;     // any call that changes the message
+  void set_symbol(std::string name, std::string value);
+
+ private:
+  bool record(Call call);
+};
+
+}  // namespace milter

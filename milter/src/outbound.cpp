@@ -1,0 +1,576 @@
+#include "outbound.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "keystore/error.hpp"
+#include "keystore/identity.hpp"
+#include "keystore/lookup.hpp"
+#include "policy.hpp"
+#include "smime/cert.hpp"
+#include "smime/encrypt.hpp"
+#include "smime/error.hpp"
+#include "smime/sign.hpp"
+#include "spool_file.hpp"
+
+namespace milter {
+
+namespace {
+
+// A failure of a known class, thrown inside this file only and turned into a Verdict at the top.
+class Failure : public std::runtime_error {
+ public:
+  Failure(FailureClass c, const std::string& reason) : std::runtime_error(reason), class_(c) {}
+  FailureClass failure_class() const noexcept { return class_; }
+
+ private:
+  FailureClass class_;
+};
+
+// The largest header block a new entity of ours can have (its own few Content-* fields).
+constexpr std::size_t kMaxEntityHeader = 64 * 1024;
+// Recipients named in a reply text at most (the rest are counted).
+constexpr std::size_t kMaxNamedRecipients = 10;
+
+smime::Digest to_smime(conf::Digest d) {
+  switch (d) {
+    case conf::Digest::sha256:
+      return smime::Digest::sha256;
+    case conf::Digest::sha384:
+      return smime::Digest::sha384;
+    case conf::Digest::sha512:
+      return smime::Digest::sha512;
+  }
+  return smime::Digest::sha256;
+}
+
+std::optional<smime::Cipher> to_smime(conf::Cipher c) {
+  switch (c) {
+    case conf::Cipher::automatic:
+      return std::nullopt;
+    case conf::Cipher::aes256_cbc:
+      return smime::Cipher::aes256_cbc;
+    case conf::Cipher::aes128_gcm:
+      return smime::Cipher::aes128_gcm;
+    case conf::Cipher::aes256_gcm:
+      return smime::Cipher::aes256_gcm;
+  }
+  return std::nullopt;
+}
+
+smime::SignOptions sign_options(const conf::Profile& p) {
+  smime::SignOptions o;
+  o.mode = p.sign_mode == conf::SignMode::opaque ? smime::SignMode::opaque : smime::SignMode::detached;
+  o.digest = to_smime(p.digest);
+  o.rsa_padding = p.rsa_signature_padding == conf::RsaSignaturePadding::pss
+                      ? smime::RsaSignaturePadding::pss
+                      : smime::RsaSignaturePadding::pkcs1v15;
+  o.include_chain = true;
+  return o;
+}
+
+// Control characters (CR, LF...) never reach an SMTP reply or a log line.
+std::string sanitize(std::string_view text, std::size_t max = 400) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= max) {
+      out += "...";
+      break;
+    }
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep, std::size_t max_items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size() && i < max_items; ++i) {
+    if (i != 0) out += sep;
+    out += items[i];
+  }
+  if (items.size() > max_items) out += " and " + std::to_string(items.size() - max_items) + " more";
+  return out;
+}
+
+// Forwards what comes after an entity's header block to `body` and keeps the header block (at most
+// kMaxEntityHeader bytes; our own entities have a handful of fields).
+class HeaderSplitSink final : public smime::Sink {
+ public:
+  explicit HeaderSplitSink(smime::Sink& body) : body_(body) {}
+  void write(std::string_view bytes) override {
+    if (in_body_) {
+      body_.write(bytes);
+      return;
+    }
+    const std::size_t searched_from = header_.size() >= 3 ? header_.size() - 3 : 0;
+    header_.append(bytes);
+    auto end = header_.find("\r\n\r\n", searched_from);
+    if (end == std::string::npos) {
+      if (header_.size() > kMaxEntityHeader)
+        throw std::runtime_error("the new entity's header block exceeds 64 KiB");
+      return;
+    }
+    in_body_ = true;
+    std::string rest = header_.substr(end + 4);
+    header_.resize(end + 2);
+    if (!rest.empty()) body_.write(rest);
+  }
+  void finish() override {
+    if (!in_body_) throw std::runtime_error("the new entity has no header/body separator");
+    body_.finish();
+  }
+  const std::string& header() const { return header_; }
+
+ private:
+  smime::Sink& body_;
+  std::string header_;
+  bool in_body_ = false;
+};
+
+// Where new bytes go: memory for bodies under the spool's memory limit, else an anonymous spool file.
+class Output {
+ public:
+  Output(const conf::Config& config, std::uint64_t size_hint) {
+    if (size_hint >= config.spool.memory_limit) spool_ = std::make_unique<SpoolFile>(config.spool.directory);
+  }
+  smime::Sink& sink() { return spool_ ? spool_->sink() : static_cast<smime::Sink&>(memory_); }
+  smime::Source finish() {
+    sink().finish();
+    return spool_ ? spool_->source() : smime::Source::from_string(memory_.take());
+  }
+  bool spooled() const { return spool_ != nullptr; }
+
+ private:
+  smime::StringSink memory_;
+  std::unique_ptr<SpoolFile> spool_;
+};
+
+// A new entity: its own header fields, and the rest as a body.
+struct Entity {
+  smime::mime::HeaderList headers;
+  smime::Source body = smime::Source::from_string({});
+  bool spooled = false;
+};
+
+template <typename Fn>
+Entity produce(const conf::Config& config, std::uint64_t size_hint, Fn&& write_entity) {
+  Output output(config, size_hint);
+  HeaderSplitSink split(output.sink());
+  write_entity(static_cast<smime::Sink&>(split));
+  split.finish();
+  Entity e;
+  e.headers = smime::mime::parse_headers(split.header());
+  e.spooled = output.spooled();
+  e.body = output.finish();
+  return e;
+}
+
+struct Signer {
+  smime::SigningIdentity identity;
+  std::string fingerprint;
+  std::string label;  // the address or domain the certificate names, for the trace header
+};
+
+std::string cert_label(X509* cert) {
+  auto emails = smime::email_addresses(cert);
+  if (!emails.empty()) return emails.front();
+  auto names = smime::dns_names(cert);
+  if (!names.empty()) return names.front();
+  return smime::subject_name(cert);
+}
+
+Signer load_signer(keystore::Store& store, const conf::Profile& profile, const Message& message,
+                   std::time_t now, std::vector<std::string>& log) {
+  const auto t = static_cast<keystore::Time>(now);
+  std::string fingerprint;
+  const conf::SigningIdentity& wanted = profile.signing_identity;
+  if (wanted.kind == conf::SigningIdentity::Kind::fingerprint) {
+    std::optional<keystore::CertRecord> rec = store.find(wanted.fingerprint);
+    if (!rec)
+      throw Failure(FailureClass::signing,
+                    "signing certificate " + wanted.fingerprint + " not in the keystore");
+    if (!rec->has_private_key)
+      throw Failure(FailureClass::signing,
+                    "signing certificate " + wanted.fingerprint + " has no private key");
+    keystore::Check c = keystore::check_validity(rec->facts, t);
+    if (c.ok()) c = keystore::check_purpose(rec->facts, keystore::Purpose::sign);
+    if (!c.ok())
+      throw Failure(FailureClass::signing, "signing certificate " + wanted.fingerprint + ": " + c.reason);
+    fingerprint = rec->facts.fingerprint;
+    log.push_back("signer=" + fingerprint + " by=fingerprint");
+  } else {
+    const std::string sender = policy_sender(message);
+    const bool by_domain = wanted.kind == conf::SigningIdentity::Kind::sender_domain;
+    const std::string key = by_domain ? keystore::domain_of(sender) : sender;
+    if (key.empty() || (!by_domain && sender.find('@') == std::string::npos))
+      throw Failure(FailureClass::signing, "no sender address to choose a signing identity by");
+    keystore::LookupResult r = keystore::signing_certificate(store, key, t);
+    if (!r.found()) throw Failure(FailureClass::signing, "cannot sign for " + key + ": " + r.explanation);
+    if (!by_domain && r.match != keystore::Match::email)
+      throw Failure(FailureClass::signing, "cannot sign for " + key +
+                                               ": no gateway certificate names this address (only a " +
+                                               keystore::to_string(r.match) + " certificate)");
+    fingerprint = r.chosen->facts.fingerprint;
+    log.push_back("signer=" + fingerprint + " by=" + (by_domain ? "sender-domain" : "sender-address") +
+                  " key=" + key + " match=" + keystore::to_string(r.match));
+  }
+  keystore::Identity id;
+  try {
+    id = keystore::load_identity(store, fingerprint, {});
+  } catch (const keystore::Error& e) {
+    if (e.kind() == keystore::ErrorKind::store) throw;
+    throw Failure(FailureClass::signing, "cannot load the signing key " + fingerprint + ": " + e.what());
+  } catch (const smime::Error& e) {
+    throw Failure(FailureClass::signing, "cannot load the signing key " + fingerprint + ": " + e.what());
+  }
+  Signer s;
+  s.label = cert_label(id.cert.get());
+  s.identity.cert = std::move(id.cert);
+  s.identity.key = std::move(id.key);
+  s.identity.chain = std::move(id.chain);
+  s.fingerprint = fingerprint;
+  return s;
+}
+
+// Every header edit that turns the original header into the new one: the original Content-* fields
+// and any trace header of ours the message already carried are deleted (highest index first, so the
+// indexes of those still to delete do not move), MIME-Version is set, the new Content-* fields and the
+// trace header are added.
+std::vector<HeaderEdit> header_edits(const conf::Config& config, const smime::mime::HeaderList& original,
+                                     const smime::mime::HeaderList& new_content, const std::string& trace) {
+  std::vector<HeaderEdit> edits;
+  auto is_content = [](const std::string& n) {
+    return n.size() >= 8 && conf::iequals(std::string_view(n).substr(0, 8), "Content-");
+  };
+  auto is_trace = [&](const std::string& n) {
+    return !config.trace_header.empty() && conf::iequals(n, config.trace_header);
+  };
+  // Names in first-seen order with their counts (case-insensitive).
+  std::vector<std::pair<std::string, int>> names;
+  for (const auto& h : original.items) {
+    if (!is_content(h.name) && !is_trace(h.name)) continue;
+    auto it = std::find_if(names.begin(), names.end(),
+                           [&](const auto& p) { return conf::iequals(p.first, h.name); });
+    if (it == names.end())
+      names.emplace_back(h.name, 1);
+    else
+      ++it->second;
+  }
+  for (const auto& [name, count] : names)
+    for (int i = count; i >= 1; --i) edits.push_back(HeaderEdit{HeaderEdit::Kind::change, name, i, {}});
+  const std::size_t mime_versions = original.count("MIME-Version");
+  if (mime_versions == 0) {
+    edits.push_back(HeaderEdit{HeaderEdit::Kind::add, "MIME-Version", 1, "1.0"});
+  } else {
+    for (int i = static_cast<int>(mime_versions); i >= 2; --i)
+      edits.push_back(HeaderEdit{HeaderEdit::Kind::change, "MIME-Version", i, {}});
+    edits.push_back(HeaderEdit{HeaderEdit::Kind::change, "MIME-Version", 1, "1.0"});
+  }
+  for (const auto& h : new_content.items) {
+    std::string value = h.unfolded();  // folding removed; the tab that began a continuation becomes a space
+    std::replace(value.begin(), value.end(), '\t', ' ');
+    edits.push_back(HeaderEdit{HeaderEdit::Kind::add, h.name, 1, std::move(value)});
+  }
+  if (!config.trace_header.empty() && !trace.empty())
+    edits.push_back(HeaderEdit{HeaderEdit::Kind::add, config.trace_header, 1, trace});
+  return edits;
+}
+
+// The whole split copy: routing headers, MIME-Version, the new Content-* fields, the trace header, body.
+smime::Source whole_message(const conf::Config& config, const smime::mime::HeaderList& outer,
+                            const smime::mime::HeaderList& content, const std::string& trace,
+                            const smime::Source& body) {
+  Output out(config, body.size());
+  smime::mime::HeaderList h = outer;
+  h.remove_all("MIME-Version");
+  if (!config.trace_header.empty()) h.remove_all(config.trace_header);
+  h.add("MIME-Version", "1.0");
+  for (const auto& c : content.items) h.items.push_back(c);
+  if (!config.trace_header.empty() && !trace.empty()) h.add(config.trace_header, trace);
+  smime::mime::write_headers(h, out.sink());
+  out.sink().write("\r\n");
+  smime::copy(body, body.all(), out.sink());
+  return out.finish();
+}
+
+Verdict unchanged(std::vector<std::string> log) {
+  Verdict v;
+  v.action = conf::Action::accept;
+  v.log = std::move(log);
+  return v;
+}
+
+Verdict run(const conf::Config& config, keystore::Store& store, const Message& message,
+            const conf::Profile& profile, std::time_t now, std::vector<std::string>& log) {
+  const auto t = static_cast<keystore::Time>(now);
+  log.push_back("profile=" + profile.name + " mode=" + std::string(conf::to_string(profile.mode)));
+  if (profile.mode == conf::Mode::none) {
+    log.push_back("action=unchanged reason=profile-none");
+    return unchanged(std::move(log));
+  }
+  if (config.outbound.skip_already_protected && already_protected(message.headers)) {
+    log.push_back("action=unchanged reason=already-protected content-type=" +
+                  sanitize(smime::mime::ContentType::parse(message.headers.get("Content-Type")).mime_type()));
+    return unchanged(std::move(log));
+  }
+  if (message.body.size() > config.limits.max_message_size)
+    throw Failure(FailureClass::bad_input, "message body of " + std::to_string(message.body.size()) +
+                                               " bytes exceeds limits.max_message_size");
+
+  std::optional<Signer> signer;
+  if (profile.signs()) signer = load_signer(store, profile, message, now, log);
+
+  // Recipients' certificates.
+  bool encrypt = profile.encrypts();
+  std::vector<smime::Recipient> recipients;
+  std::vector<std::string> recipient_fps;
+  std::vector<std::string> covered;  // recipients with a certificate
+  std::vector<std::string> missing;  // recipients without one
+  bool split = false;
+  if (encrypt) {
+    const smime::RsaKeyTransport padding = profile.rsa_key_transport == conf::RsaKeyTransport::oaep
+                                               ? smime::RsaKeyTransport::oaep
+                                               : smime::RsaKeyTransport::pkcs1v15;
+    for (const std::string& rcpt : message.envelope.recipients) {
+      keystore::LookupResult r = keystore::encryption_certificate(store, rcpt, t);
+      if (!r.found()) {
+        missing.push_back(rcpt);
+        log.push_back("recipient=" + sanitize(rcpt) + " certificate=none why=\"" + sanitize(r.explanation) +
+                      "\"");
+        continue;
+      }
+      covered.push_back(rcpt);
+      const std::string& fp = r.chosen->facts.fingerprint;
+      log.push_back("recipient=" + sanitize(rcpt) + " certificate=" + fp +
+                    " match=" + keystore::to_string(r.match) +
+                    " capabilities=" + (r.chosen->capabilities.present ? "stored" : "unknown"));
+      if (std::find(recipient_fps.begin(), recipient_fps.end(), fp) != recipient_fps.end()) continue;
+      recipient_fps.push_back(fp);
+      recipients.push_back(
+          smime::Recipient{smime::share(r.chosen->cert.get()), padding, r.chosen->capabilities});
+    }
+    if (!missing.empty()) {
+      const std::string names = sanitize(join(missing, ", ", kMaxNamedRecipients));
+      switch (profile.missing_certificate) {
+        case conf::MissingCertificate::bounce:
+          throw Failure(FailureClass::no_certificate, "no usable encryption certificate for " + names);
+        case conf::MissingCertificate::drop: {
+          log.push_back("action=discard reason=missing-certificate policy=drop recipients=" +
+                        std::to_string(missing.size()));
+          Verdict v;
+          v.action = conf::Action::discard;
+          v.log = std::move(log);
+          return v;
+        }
+        case conf::MissingCertificate::split:
+          if (covered.empty()) {
+            encrypt = false;
+            log.push_back("missing-certificate=split recipients-with-certificate=0 outcome=plain-to-all");
+          } else {
+            split = true;
+            log.push_back("missing-certificate=split encrypted-for=" + std::to_string(covered.size()) +
+                          " split-off=" + std::to_string(missing.size()));
+          }
+          break;
+        case conf::MissingCertificate::plain:
+          encrypt = false;
+          log.push_back("missing-certificate=plain outcome=plain-to-all recipients-without=" +
+                        std::to_string(missing.size()));
+          break;
+      }
+    }
+  }
+
+  if (!encrypt && !signer) {
+    log.push_back("action=unchanged reason=not-encrypted-no-certificate");
+    return unchanged(std::move(log));
+  }
+
+  // The content to protect: the Content-* fields and the body.
+  smime::mime::Limits limits;
+  limits.max_depth = config.limits.mime_depth;
+  limits.max_parts = config.limits.mime_parts;
+  smime::mime::SplitHeaders parts = smime::mime::split_content_headers(message.headers);
+  const smime::mime::Entity content =
+      smime::mime::parse_body(message.body, message.body.all(), parts.content, limits);
+  const std::uint64_t size_hint = message.body.size();
+
+  const smime::SignOptions sopts = sign_options(profile);
+  const std::string sign_text = signer ? "signed " + std::string(conf::to_string(profile.sign_mode)) + " " +
+                                             std::string(conf::to_string(profile.digest)) + " by " +
+                                             signer->label
+                                       : std::string();
+
+  std::optional<smime::Cipher> used_cipher;
+  Entity rewritten;
+  if (encrypt) {
+    smime::EncryptOptions eopts;
+    eopts.cipher = to_smime(profile.cipher);
+    rewritten = produce(config, size_hint, [&](smime::Sink& out) {
+      if (!signer)
+        used_cipher = smime::encrypt(message.body, content, recipients, eopts, out);
+      else if (profile.mode == conf::Mode::triple)
+        used_cipher =
+            smime::triple_wrap(message.body, content, signer->identity, sopts, recipients, eopts, sopts, out);
+      else
+        used_cipher =
+            smime::sign_encrypt(message.body, content, signer->identity, sopts, recipients, eopts, out);
+    });
+  } else {
+    rewritten = produce(config, size_hint, [&](smime::Sink& out) {
+      smime::sign(message.body, content, signer->identity, sopts, out);
+    });
+  }
+
+  std::string trace;
+  if (signer) trace = sign_text;
+  if (used_cipher) {
+    trace += std::string(trace.empty() ? "" : "; ") + "encrypted " +
+             std::string(smime::to_string(*used_cipher)) + " to " + std::to_string(covered.size()) +
+             (covered.size() == 1 ? " recipient" : " recipients");
+    if (profile.mode == conf::Mode::triple) trace += "; signed again (triple wrap)";
+  } else if (profile.encrypts()) {
+    trace += "; not encrypted: no certificate for " + std::to_string(missing.size()) +
+             (missing.size() == 1 ? " recipient" : " recipients");
+  }
+
+  Verdict v;
+  v.action = conf::Action::accept;
+  v.header_edits = header_edits(config, message.headers, rewritten.headers, trace);
+  v.new_body = rewritten.body;
+
+  if (split) {
+    std::string copy_trace = "not encrypted (no certificate): split copy";
+    smime::Source copy = smime::Source::from_string({});
+    if (signer) {
+      Entity signed_copy = produce(config, size_hint, [&](smime::Sink& out) {
+        smime::sign(message.body, content, signer->identity, sopts, out);
+      });
+      copy_trace = sign_text + "; " + copy_trace;
+      copy = whole_message(config, parts.outer, signed_copy.headers, copy_trace, signed_copy.body);
+    } else {
+      copy = whole_message(config, parts.outer, parts.content, copy_trace, message.body);
+    }
+    v.remove_recipients = missing;
+    v.split = SplitCopy{message.envelope.sender, missing, copy};
+  }
+
+  // Bookkeeping: which certificates were used. The new message is complete; a store failure here is
+  // only logged (the message does not depend on it).
+  std::vector<std::string> used = recipient_fps;
+  if (!used_cipher) used.clear();
+  if (signer) used.push_back(signer->fingerprint);
+  try {
+    for (const auto& fp : used) store.mark_used(fp, t);
+  } catch (const std::exception& e) {
+    log.push_back("warning=mark-used-failed reason=\"" + sanitize(e.what()) + "\"");
+  }
+
+  std::string summary = "action=rewrite";
+  if (signer) summary += " signed=" + std::string(conf::to_string(profile.sign_mode));
+  if (used_cipher)
+    summary += " encrypted=" + std::string(smime::to_string(*used_cipher)) +
+               " recipients=" + std::to_string(covered.size());
+  if (profile.mode == conf::Mode::triple && used_cipher) summary += " triple=yes";
+  if (split) summary += " split=" + std::to_string(missing.size());
+  summary += std::string(" spooled=") + (rewritten.spooled ? "yes" : "no");
+  log.push_back(summary);
+  v.log = std::move(log);
+  return v;
+}
+
+}  // namespace
+
+std::string_view to_string(FailureClass c) {
+  switch (c) {
+    case FailureClass::internal:
+      return "internal";
+    case FailureClass::keystore:
+      return "keystore";
+    case FailureClass::no_certificate:
+      return "no-certificate";
+    case FailureClass::bad_input:
+      return "bad-input";
+    case FailureClass::signing:
+      return "signing";
+  }
+  return "internal";
+}
+
+Verdict failure_verdict(const conf::Config& config, FailureClass failure_class, const std::string& reason) {
+  const conf::FailureActions& fa = config.failure_actions;
+  conf::Action action = fa.internal;
+  switch (failure_class) {
+    case FailureClass::internal:
+      action = fa.internal;
+      break;
+    case FailureClass::keystore:
+      action = fa.keystore;
+      break;
+    case FailureClass::no_certificate:
+      action = fa.no_certificate;
+      break;
+    case FailureClass::bad_input:
+      action = fa.bad_input;
+      break;
+    case FailureClass::signing:
+      action = fa.signing;
+      break;
+  }
+  const std::string text = sanitize(reason);
+  Verdict v;
+  v.action = action;
+  if (action == conf::Action::reject) {
+    v.reply_code = "550";
+    v.reply_status = "5.7.1";
+  } else if (action == conf::Action::tempfail) {
+    v.reply_code = "451";
+    v.reply_status = "4.7.0";
+  }
+  if (!v.reply_code.empty()) {
+    v.reply_text = failure_class == FailureClass::signing ? "cannot sign: " + text : text;
+    if (failure_class == FailureClass::internal) v.reply_text = "temporary failure: " + text;
+  }
+  v.log.push_back("failure=" + std::string(to_string(failure_class)) +
+                  " action=" + std::string(conf::to_string(action)) + " reason=\"" + text + "\"");
+  return v;
+}
+
+bool already_protected(const smime::mime::HeaderList& headers) {
+  if (headers.find("Content-Type") == nullptr) return false;
+  const auto ct = smime::mime::ContentType::parse(headers.get("Content-Type"));
+  return ct.is("multipart", "signed") || ct.is("application", "pkcs7-mime") ||
+         ct.is("application", "x-pkcs7-mime");
+}
+
+Verdict process_outbound(const conf::Config& config, keystore::Store& store, const Message& message,
+                         const conf::Profile& profile, std::time_t now) {
+  std::vector<std::string> log;
+  auto fail = [&](FailureClass c, const std::string& reason) {
+    Verdict v = failure_verdict(config, c, reason);
+    log.insert(log.end(), v.log.begin(), v.log.end());
+    v.log = std::move(log);
+    return v;
+  };
+  try {
+    return run(config, store, message, profile, now, log);
+  } catch (const Failure& f) {
+    return fail(f.failure_class(), f.what());
+  } catch (const keystore::Error& e) {
+    return fail(e.kind() == keystore::ErrorKind::store ? FailureClass::keystore : FailureClass::internal,
+                std::string("keystore: ") + e.what());
+  } catch (const smime::Error& e) {
+    return fail(e.kind() == smime::ErrorKind::bad_input ? FailureClass::bad_input : FailureClass::internal,
+                std::string(smime::to_string(e.kind())) + ": " + e.what());
+  } catch (const std::exception& e) {
+    return fail(FailureClass::internal, e.what());
+  } catch (...) {
+    return fail(FailureClass::internal, "unknown exception");
+  }
+}
+
+}  // namespace milter

@@ -34,16 +34,6 @@ smime::PkeyPtr pki_key(const std::string& name) {
 }
 keystore::Time now() { return static_cast<keystore::Time>(std::time(nullptr)); }
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string templ = std::string(base ? base : "/tmp") + "/keystore-test.XXXXXX";
-  if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = templ;
-}
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
 
 Issued issue(const Spec& s) {
   Issued out;

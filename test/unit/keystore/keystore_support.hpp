@@ -13,6 +13,8 @@
 #include "keystore/sqlite_store.hpp"
 #include "smime/cert.hpp"
 
+#include "temp_dir.hpp"
+
 namespace kt {
 
 std::string pki_file(const std::string& name);
@@ -20,18 +22,7 @@ smime::X509Ptr pki_cert(const std::string& name);  // NAME.pem
 smime::PkeyPtr pki_key(const std::string& name);   // NAME.key
 keystore::Time now();
 
-// A fresh directory under TMPDIR, removed when the object goes.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  std::filesystem::path dir_;
-};
+using TempDir = test::TempDir;
 
 // A store in a temporary directory.
 struct TempStore {

@@ -6,6 +6,8 @@
 // split copy against an in-process SMTP server.
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
+
+#include "temp_dir.hpp"
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -37,25 +39,7 @@ using milter::RecordingApi;
 using milter::Status;
 using milter::Verdict;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base ? base : "/tmp") + "/milter-filter.XXXXXX";
-    if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  std::filesystem::path dir_;
-};
+using TempDir = test::TempDir;
 
 // A configuration with the spool and keystore in `dir`; `profile` is the default profile's JSON.
 std::shared_ptr<const conf::Config> make_config(const TempDir& dir, const std::string& profile,

@@ -8,43 +8,37 @@
 #include <filesystem>
 
 #include "message_buffer.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "smime-spool.XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::size_t entries() const {
-    return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-  }
-};
+// Entries left in the spool directory (anonymous spool files leave none).
+std::size_t entries(const test::TempDir& dir) {
+  return static_cast<std::size_t>(
+      std::distance(fs::directory_iterator(dir.root()), fs::directory_iterator()));
+}
 
 }  // namespace
 
 TEST_CASE("a body under the limit stays in memory and comes back byte for byte", "[milter][buffer]") {
-  TempDir dir;
-  milter::MessageBuffer buf(dir.path, 1024);
+  test::TempDir dir;
+  milter::MessageBuffer buf(dir.root(), 1024);
   buf.append("Hello\r\n");
   buf.append("World\r\n");
   CHECK_FALSE(buf.spooled());
   CHECK(buf.size() == 14);
   smime::Source s = buf.finish();
   CHECK(s.slice(s.all()) == "Hello\r\nWorld\r\n");
-  CHECK(dir.entries() == 0);
+  CHECK(entries(dir) == 0);
 }
 
 TEST_CASE("a body past the limit moves to an anonymous spool file, nothing lost, no name left", "[milter][buffer]") {
-  TempDir dir;
+  test::TempDir dir;
   std::string expected;
   {
-    milter::MessageBuffer buf(dir.path, 64 * 1024);
+    milter::MessageBuffer buf(dir.root(), 64 * 1024);
     for (int i = 0; i < 5000; ++i) {
       std::string line = "line " + std::to_string(i) + " of a message that will not fit in memory\r\n";
       buf.append(line);
@@ -52,17 +46,17 @@ TEST_CASE("a body past the limit moves to an anonymous spool file, nothing lost,
     }
     CHECK(buf.spooled());
     CHECK(buf.size() == expected.size());
-    CHECK(dir.entries() == 0);  // unlinked from the start: a crash leaves nothing behind
+    CHECK(entries(dir) == 0);  // unlinked from the start: a crash leaves nothing behind
     smime::Source s = buf.finish();
     CHECK(s.size() == expected.size());
     CHECK(s.slice(s.all()) == expected);
   }
-  CHECK(dir.entries() == 0);
+  CHECK(entries(dir) == 0);
 }
 
 TEST_CASE("the limit is exact: a body of exactly the limit stays in memory", "[milter][buffer]") {
-  TempDir dir;
-  milter::MessageBuffer buf(dir.path, 10);
+  test::TempDir dir;
+  milter::MessageBuffer buf(dir.root(), 10);
   buf.append("0123456789");
   CHECK_FALSE(buf.spooled());
   buf.append("x");
@@ -82,8 +76,8 @@ TEST_CASE("a spool directory that cannot be written is an io error naming it", "
 }
 
 TEST_CASE("a full disk while spooling is an io error, not a truncated body", "[milter][buffer]") {
-  TempDir dir;
-  milter::MessageBuffer buf(dir.path, 16);
+  test::TempDir dir;
+  milter::MessageBuffer buf(dir.root(), 16);
   // Limit the file size this process may write (as a full disk would), and ignore the signal so the
   // write fails with EFBIG instead of killing the test.
   struct rlimit old {};

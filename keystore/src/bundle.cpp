@@ -5,7 +5,6 @@
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
 
-
 #include "keystore/facts.hpp"
 #include "smime/cert.hpp"
 

@@ -82,8 +82,8 @@ sfsistat guarded(SMFICTX* ctx, const char* where, F&& f) noexcept {
     }
   } catch (...) {
     try {
-      logging::error(queue_id_of(ctx), std::string("callback-failed callback=") + where +
-                                           " action=tempfail error=unknown");
+      logging::error(queue_id_of(ctx),
+                     std::string("callback-failed callback=") + where + " action=tempfail error=unknown");
     } catch (...) {
     }
   }
@@ -115,13 +115,15 @@ sfsistat xx_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
   return guarded(ctx, "negotiate", [&]() -> sfsistat {
     ConnectionContext& c = ensure_context(ctx);
     if ((f0 & needed_actions) != needed_actions) {
-      logging::error("-", "negotiate-failed reason=\"MTA does not allow header, body and recipient changes\"");
+      logging::error("-",
+                     "negotiate-failed reason=\"MTA does not allow header, body and recipient changes\"");
       return SMFIS_REJECT;
     }
     *pf0 = f0 & wanted_actions;
     unsigned long steps = 0;
-    for (unsigned long flag : {static_cast<unsigned long>(SMFIP_HDR_LEADSPC), static_cast<unsigned long>(SMFIP_NOUNKNOWN),
-                               static_cast<unsigned long>(SMFIP_NODATA)}) {
+    for (unsigned long flag :
+         {static_cast<unsigned long>(SMFIP_HDR_LEADSPC), static_cast<unsigned long>(SMFIP_NOUNKNOWN),
+          static_cast<unsigned long>(SMFIP_NODATA)}) {
       if ((f1 & flag) != 0) steps |= flag;
     }
     *pf1 = steps;
@@ -230,9 +232,12 @@ bool set_nodelay_on_listener(std::uint16_t port) {
     socklen_t sl = sizeof ss;
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) continue;
     std::uint16_t bound = 0;
-    if (ss.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-    else if (ss.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-    else continue;
+    if (ss.ss_family == AF_INET)
+      bound = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    else if (ss.ss_family == AF_INET6)
+      bound = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    else
+      continue;
     if (bound != port) continue;
     int one = 1;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) found = true;
@@ -246,12 +251,12 @@ void secure_unix_socket(const std::string& path, const std::string& group) {
     if (const struct group* g = getgrnam(group.c_str())) gid = g->gr_gid;
   }
   if (gid != static_cast<gid_t>(-1) && chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
-    logging::warning("smime-milter", "socket-chgrp-failed path=" + logging::quote(path) + " error=" +
-                                         logging::quote(std::strerror(errno)));
+    logging::warning("smime-milter", "socket-chgrp-failed path=" + logging::quote(path) +
+                                         " error=" + logging::quote(std::strerror(errno)));
   }
   if (chmod(path.c_str(), 0660) != 0) {
-    logging::warning("smime-milter", "socket-chmod-failed path=" + logging::quote(path) + " error=" +
-                                         logging::quote(std::strerror(errno)));
+    logging::warning("smime-milter", "socket-chmod-failed path=" + logging::quote(path) +
+                                         " error=" + logging::quote(std::strerror(errno)));
   }
 }
 
@@ -335,7 +340,8 @@ int run_milter(Filter& filter, const RunOptions& options) {
     }).detach();
   }
 
-  logging::info("smime-milter", "started socket=" + logging::quote(conn) + " libmilter=" + libmilter_version());
+  logging::info("smime-milter",
+                "started socket=" + logging::quote(conn) + " libmilter=" + libmilter_version());
   int rc = smfi_main();
   logging::info("smime-milter", "stopped");
   if (listen.kind == conf::Listen::Kind::unix_socket) {

@@ -51,7 +51,7 @@ struct MessageContext {
   MessageBuffer body;
   std::uint64_t header_bytes = 0;
   std::optional<std::string> body_error;  // the body could not be buffered (full disk): tempfail at eom
-  bool too_large = false;                  // past limits.max_message_size: the rest is not buffered
+  bool too_large = false;                 // past limits.max_message_size: the rest is not buffered
 };
 
 class ConnectionContext {

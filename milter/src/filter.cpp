@@ -39,23 +39,34 @@ Status act(MilterApi& api, conf::Action action, const std::string& reason) {
 
 std::string_view to_string(Status s) {
   switch (s) {
-    case Status::continue_: return "continue";
-    case Status::reject: return "reject";
-    case Status::discard: return "discard";
-    case Status::accept: return "accept";
-    case Status::tempfail: return "tempfail";
-    case Status::noreply: return "noreply";
-    case Status::skip: return "skip";
+    case Status::continue_:
+      return "continue";
+    case Status::reject:
+      return "reject";
+    case Status::discard:
+      return "discard";
+    case Status::accept:
+      return "accept";
+    case Status::tempfail:
+      return "tempfail";
+    case Status::noreply:
+      return "noreply";
+    case Status::skip:
+      return "skip";
   }
   return "?";
 }
 
 Status status_of(conf::Action action) {
   switch (action) {
-    case conf::Action::accept: return Status::continue_;
-    case conf::Action::tempfail: return Status::tempfail;
-    case conf::Action::reject: return Status::reject;
-    case conf::Action::discard: return Status::discard;
+    case conf::Action::accept:
+      return Status::continue_;
+    case conf::Action::tempfail:
+      return Status::tempfail;
+    case conf::Action::reject:
+      return Status::reject;
+    case conf::Action::discard:
+      return Status::discard;
   }
   return Status::tempfail;
 }
@@ -76,7 +87,9 @@ Filter::Filter(const LiveConfig& config, Processor processor, StoreOpener store_
       reinjector_(std::move(reinjector)) {
   if (!processor_) processor_ = &process_message;
   if (!store_opener_) {
-    store_opener_ = [](ConnectionContext& ctx, const conf::Config& c) -> keystore::Store& { return ctx.store(c); };
+    store_opener_ = [](ConnectionContext& ctx, const conf::Config& c) -> keystore::Store& {
+      return ctx.store(c);
+    };
   }
   if (!reinjector_) {
     reinjector_ = [](const conf::Config& c, const SplitCopy& copy) {
@@ -184,8 +197,9 @@ Status Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) 
   }
   if (msg.too_large) {
     conf::Action a = config.failure_actions.bad_input;
-    logging::warning(qid, "decision action=" + std::string(conf::to_string(a)) +
-                              " reason=message-too-large limit=" + std::to_string(config.limits.max_message_size));
+    logging::warning(qid,
+                     "decision action=" + std::string(conf::to_string(a)) +
+                         " reason=message-too-large limit=" + std::to_string(config.limits.max_message_size));
     return act(api, a, "message too large for S/MIME processing");
   }
 
@@ -206,7 +220,8 @@ Status Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) 
 
   // The pipeline in a worker thread; this (the callback) thread keeps the MTA waiting meanwhile.
   // The worker uses the store and the message only while we wait here, never concurrently.
-  auto work = std::async(std::launch::async, [&] { return processor_(config, *store, message, std::time(nullptr)); });
+  auto work =
+      std::async(std::launch::async, [&] { return processor_(config, *store, message, std::time(nullptr)); });
   while (work.wait_for(progress_interval_) != std::future_status::ready) {
     if (!api.progress()) logging::warning(qid, "progress-refused");
   }
@@ -220,15 +235,18 @@ Status Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) 
   return apply_verdict(ctx, msg, api, verdict);
 }
 
-Status Filter::apply_verdict(ConnectionContext& ctx, MessageContext& msg, MilterApi& api, const Verdict& verdict) {
+Status Filter::apply_verdict(ConnectionContext& ctx, MessageContext& msg, MilterApi& api,
+                             const Verdict& verdict) {
   const std::string& qid = msg.envelope.queue_id;
   switch (verdict.action) {
     case conf::Action::reject:
     case conf::Action::tempfail: {
-      std::string code = verdict.reply_code.empty() ? std::string(default_code(verdict.action)) : verdict.reply_code;
+      std::string code =
+          verdict.reply_code.empty() ? std::string(default_code(verdict.action)) : verdict.reply_code;
       std::string status =
           verdict.reply_status.empty() ? std::string(default_status(verdict.action)) : verdict.reply_status;
-      std::string text = verdict.reply_text.empty() ? std::string("message refused by S/MIME policy") : verdict.reply_text;
+      std::string text =
+          verdict.reply_text.empty() ? std::string("message refused by S/MIME policy") : verdict.reply_text;
       if (!api.setreply(code, status, text)) logging::warning(qid, "setreply-refused code=" + code);
       return status_of(verdict.action);
     }
@@ -248,7 +266,8 @@ Status Filter::apply_verdict(ConnectionContext& ctx, MessageContext& msg, Milter
   if (verdict.split) {
     try {
       reinjector_(*msg.config, *verdict.split);
-      logging::info(qid, "split-copy-delivered recipients=" + std::to_string(verdict.split->recipients.size()));
+      logging::info(qid,
+                    "split-copy-delivered recipients=" + std::to_string(verdict.split->recipients.size()));
     } catch (const std::exception& e) {
       logging::error(qid, "split-copy-failed action=tempfail error=" + quote(e.what()));
       return act(api, conf::Action::tempfail, "cannot deliver the unencrypted copy, try again later");
@@ -260,9 +279,15 @@ Status Filter::apply_verdict(ConnectionContext& ctx, MessageContext& msg, Milter
     std::string value = (ctx.leading_space && !edit.value.empty()) ? " " + edit.value : edit.value;
     bool ok = false;
     switch (edit.kind) {
-      case HeaderEdit::Kind::add: ok = api.addheader(edit.name, value); break;
-      case HeaderEdit::Kind::change: ok = api.chgheader(edit.name, edit.index, value); break;
-      case HeaderEdit::Kind::insert_first: ok = api.insheader(0, edit.name, value); break;
+      case HeaderEdit::Kind::add:
+        ok = api.addheader(edit.name, value);
+        break;
+      case HeaderEdit::Kind::change:
+        ok = api.chgheader(edit.name, edit.index, value);
+        break;
+      case HeaderEdit::Kind::insert_first:
+        ok = api.insheader(0, edit.name, value);
+        break;
     }
     if (!ok) return refused("header " + edit.name);
   }

@@ -10,9 +10,9 @@
 // progress() every progress_interval, so that the MTA keeps waiting during long work (libmilter's
 // context may only be used from the callback thread). No progress is sent between body chunks:
 // Postfix refuses body replacement mixed with other requests ("body replacement requests can't
-// currently be mixed with other requests", seen with a 20 MB message). Any refused call tempfails the message: with a tempfail at
-// end-of-message the MTA does not accept the message, so no half-made change is ever delivered.
-// Whatever happens, the message context is torn down (end_message) before on_eom returns.
+// currently be mixed with other requests", seen with a 20 MB message). Any refused call tempfails the
+// message: with a tempfail at end-of-message the MTA does not accept the message, so no half-made change is
+// ever delivered. Whatever happens, the message context is torn down (end_message) before on_eom returns.
 #pragma once
 
 #include <chrono>
@@ -41,8 +41,7 @@ enum class Status : int {  // the values of SMFIS_*
 std::string_view to_string(Status s);
 
 // The pipeline. Default: milter::process_message.
-using Processor =
-    std::function<Verdict(const conf::Config&, keystore::Store&, const Message&, std::time_t)>;
+using Processor = std::function<Verdict(const conf::Config&, keystore::Store&, const Message&, std::time_t)>;
 // Opens the keystore for a message's configuration. Default: the connection's lazily opened SQLite store.
 using StoreOpener = std::function<keystore::Store&(ConnectionContext&, const conf::Config&)>;
 // Delivers a split copy. Default: smtp_send to config.reinjection. Throws on failure.

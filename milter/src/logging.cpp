@@ -18,20 +18,28 @@ std::mutex g_stderr_mutex;
 
 int priority(conf::LogLevel level) {
   switch (level) {
-    case conf::LogLevel::error: return LOG_ERR;
-    case conf::LogLevel::warning: return LOG_WARNING;
-    case conf::LogLevel::info: return LOG_INFO;
-    case conf::LogLevel::debug: return LOG_DEBUG;
+    case conf::LogLevel::error:
+      return LOG_ERR;
+    case conf::LogLevel::warning:
+      return LOG_WARNING;
+    case conf::LogLevel::info:
+      return LOG_INFO;
+    case conf::LogLevel::debug:
+      return LOG_DEBUG;
   }
   return LOG_INFO;
 }
 
 std::string_view label(conf::LogLevel level) {
   switch (level) {
-    case conf::LogLevel::error: return "error";
-    case conf::LogLevel::warning: return "warning";
-    case conf::LogLevel::info: return "info";
-    case conf::LogLevel::debug: return "debug";
+    case conf::LogLevel::error:
+      return "error";
+    case conf::LogLevel::warning:
+      return "warning";
+    case conf::LogLevel::info:
+      return "info";
+    case conf::LogLevel::debug:
+      return "debug";
   }
   return "info";
 }

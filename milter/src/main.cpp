@@ -40,14 +40,14 @@
 namespace {
 
 namespace exit_code {
-constexpr int ok = 0;           // stopped normally; -n: configuration valid; --process: accept
-constexpr int config = 1;       // configuration invalid (every error printed with its JSON path)
-constexpr int usage = 2;        // bad command line
-constexpr int runtime = 3;      // could not start (socket, spool directory) or libmilter failed
-constexpr int reject = 4;       // --process: the message would be rejected (5xx)
-constexpr int tempfail = 5;     // --process: the message would be tempfailed (4xx)
-constexpr int discard = 6;      // --process: the message would be discarded
-constexpr int input = 7;        // --process: the message file cannot be read
+constexpr int ok = 0;        // stopped normally; -n: configuration valid; --process: accept
+constexpr int config = 1;    // configuration invalid (every error printed with its JSON path)
+constexpr int usage = 2;     // bad command line
+constexpr int runtime = 3;   // could not start (socket, spool directory) or libmilter failed
+constexpr int reject = 4;    // --process: the message would be rejected (5xx)
+constexpr int tempfail = 5;  // --process: the message would be tempfailed (4xx)
+constexpr int discard = 6;   // --process: the message would be discarded
+constexpr int input = 7;     // --process: the message file cannot be read
 }  // namespace exit_code
 
 struct Options {
@@ -115,7 +115,8 @@ std::optional<Options> parse_args(int argc, char** argv) {
       if (!v) return std::nullopt;
       o.rcpts.push_back(*v);
       // --rcpt a b c: following words that are not options are recipients too
-      while (!inline_value && i + 1 < args.size() && args[i + 1].rfind("-", 0) != 0) o.rcpts.push_back(args[++i]);
+      while (!inline_value && i + 1 < args.size() && args[i + 1].rfind("-", 0) != 0)
+        o.rcpts.push_back(args[++i]);
     } else if (a == "--client") {
       auto v = value();
       if (!v) return std::nullopt;
@@ -165,14 +166,19 @@ void print_config_error(const conf::ConfigError& e) {
 // Applies the header edits as the MTA would (smfi_addheader / chgheader / insheader semantics).
 void apply_edits(smime::mime::HeaderList& headers, const std::vector<milter::HeaderEdit>& edits) {
   auto same = [](const std::string& a, const std::string& b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(x) == std::tolower(y);
+           });
   };
   for (const milter::HeaderEdit& e : edits) {
     smime::mime::Header h{e.name, " " + e.value};
     switch (e.kind) {
-      case milter::HeaderEdit::Kind::add: headers.items.push_back(h); break;
-      case milter::HeaderEdit::Kind::insert_first: headers.items.insert(headers.items.begin(), h); break;
+      case milter::HeaderEdit::Kind::add:
+        headers.items.push_back(h);
+        break;
+      case milter::HeaderEdit::Kind::insert_first:
+        headers.items.insert(headers.items.begin(), h);
+        break;
       case milter::HeaderEdit::Kind::change: {
         int seen = 0;
         auto it = std::find_if(headers.items.begin(), headers.items.end(), [&](const smime::mime::Header& x) {
@@ -255,7 +261,8 @@ int dry_run(const Options& o, const conf::Config& config) {
   for (const std::string& line : verdict.log) os << "# " << line << "\n";
   os << "# action=" << conf::to_string(verdict.action) << "\n";
   if (verdict.action == conf::Action::reject || verdict.action == conf::Action::tempfail) {
-    os << "# reply=" << milter::logging::quote(verdict.reply_code + " " + verdict.reply_status + " " + verdict.reply_text)
+    os << "# reply="
+       << milter::logging::quote(verdict.reply_code + " " + verdict.reply_status + " " + verdict.reply_text)
        << "\n";
     os.flush();
     return verdict.action == conf::Action::reject ? exit_code::reject : exit_code::tempfail;
@@ -306,8 +313,8 @@ int run(const Options& o, std::shared_ptr<const conf::Config> config) {
   std::error_code ec;
   std::filesystem::create_directories(config->spool.directory, ec);
   if (ec) {
-    std::cerr << "smime-milter: cannot create spool directory " << config->spool.directory << ": " << ec.message()
-              << "\n";
+    std::cerr << "smime-milter: cannot create spool directory " << config->spool.directory << ": "
+              << ec.message() << "\n";
     return exit_code::runtime;
   }
   ::chmod(config->spool.directory.c_str(), 0700);
@@ -330,7 +337,8 @@ int run(const Options& o, std::shared_ptr<const conf::Config> config) {
       auto next = std::make_shared<const conf::Config>(conf::load(*o.config_file));
       auto old = live.get();
       if (next->listen.to_string() != old->listen.to_string()) {
-        milter::logging::warning("smime-milter", "reload-listen-unchanged reason=\"the socket changes on restart only\"");
+        milter::logging::warning("smime-milter",
+                                 "reload-listen-unchanged reason=\"the socket changes on restart only\"");
       }
       live.set(next);
       milter::logging::set_level(next->log.level);
@@ -356,7 +364,8 @@ int main(int argc, char** argv) {
     return exit_code::usage;
   }
   if (options->version) {
-    std::cout << "smime-milter " << SMIME_MILTER_VERSION << " (libmilter " << milter::libmilter_version() << ")\n";
+    std::cout << "smime-milter " << SMIME_MILTER_VERSION << " (libmilter " << milter::libmilter_version()
+              << ")\n";
     return exit_code::ok;
   }
   std::shared_ptr<const conf::Config> config;

@@ -16,11 +16,11 @@
 namespace milter {
 
 struct Envelope {
-  std::string queue_id;                  // the MTA's queue id ("-" in a dry run)
-  std::string sender;                    // MAIL FROM address without angle brackets; "" = null sender
-  std::vector<std::string> recipients;   // RCPT TO addresses without angle brackets, in order
-  std::string client_address;            // connecting client's IP ("" when unknown / dry run)
-  bool authenticated = false;            // SMTP AUTH succeeded ({auth_authen} set)
+  std::string queue_id;                 // the MTA's queue id ("-" in a dry run)
+  std::string sender;                   // MAIL FROM address without angle brackets; "" = null sender
+  std::vector<std::string> recipients;  // RCPT TO addresses without angle brackets, in order
+  std::string client_address;           // connecting client's IP ("" when unknown / dry run)
+  bool authenticated = false;           // SMTP AUTH succeeded ({auth_authen} set)
   std::string auth_user;
 };
 

@@ -62,18 +62,24 @@ std::string oid_of(Cipher c) {
 
 std::string_view to_string(Digest d) {
   switch (d) {
-    case Digest::sha256: return "sha256";
-    case Digest::sha384: return "sha384";
-    case Digest::sha512: return "sha512";
+    case Digest::sha256:
+      return "sha256";
+    case Digest::sha384:
+      return "sha384";
+    case Digest::sha512:
+      return "sha512";
   }
   return "sha256";
 }
 
 std::string_view micalg_name(Digest d) {
   switch (d) {
-    case Digest::sha256: return "sha-256";
-    case Digest::sha384: return "sha-384";
-    case Digest::sha512: return "sha-512";
+    case Digest::sha256:
+      return "sha-256";
+    case Digest::sha384:
+      return "sha-384";
+    case Digest::sha512:
+      return "sha-512";
   }
   return "sha-256";
 }
@@ -86,9 +92,12 @@ std::optional<Digest> digest_from_string(std::string_view name) {
 
 const EVP_MD* evp_md(Digest d) {
   switch (d) {
-    case Digest::sha256: return EVP_sha256();
-    case Digest::sha384: return EVP_sha384();
-    case Digest::sha512: return EVP_sha512();
+    case Digest::sha256:
+      return EVP_sha256();
+    case Digest::sha384:
+      return EVP_sha384();
+    case Digest::sha512:
+      return EVP_sha512();
   }
   return EVP_sha256();
 }
@@ -130,8 +139,8 @@ Capabilities Capabilities::of(const std::vector<Cipher>& ciphers) {
 AlgorStackPtr Capabilities::to_algors() const {
   AlgorStackPtr algs = take<AlgorStackPtr>(sk_X509_ALGOR_new_null(), "allocating capabilities");
   for (const auto& oid : oids) {
-    Asn1ObjectPtr obj = take<Asn1ObjectPtr>(OBJ_txt2obj(oid.c_str(), 1), "parsing the OID " + oid,
-                                            ErrorKind::usage);
+    Asn1ObjectPtr obj =
+        take<Asn1ObjectPtr>(OBJ_txt2obj(oid.c_str(), 1), "parsing the OID " + oid, ErrorKind::usage);
     AlgorPtr alg = take<AlgorPtr>(X509_ALGOR_new(), "allocating an algorithm identifier");
     check(X509_ALGOR_set0(alg.get(), obj.get(), V_ASN1_UNDEF, nullptr), "setting a capability");
     obj.release();  // owned by alg now

@@ -12,9 +12,9 @@ struct SourceState {
   Range range;
   std::uint64_t pos;
   bool to_crlf;
-  bool prev_cr = false;      // to_crlf: the last byte handed out was CR
-  bool pending_lf = false;   // to_crlf: an LF whose CR was handed out at the end of the last read
-  std::string raw = {};      // to_crlf: scratch buffer, reused
+  bool prev_cr = false;     // to_crlf: the last byte handed out was CR
+  bool pending_lf = false;  // to_crlf: an LF whose CR was handed out at the end of the last read
+  std::string raw = {};     // to_crlf: scratch buffer, reused
 };
 
 // Reads raw bytes and inserts a CR before every LF not preceded by one. Reads at most half of len
@@ -83,14 +83,18 @@ int source_read(BIO* bio, char* buf, int len) {
 long source_ctrl(BIO* bio, int cmd, long, void*) {
   auto* st = static_cast<SourceState*>(BIO_get_data(bio));
   switch (cmd) {
-    case BIO_CTRL_EOF: return st->pos >= st->range.end() && !st->pending_lf ? 1 : 0;
+    case BIO_CTRL_EOF:
+      return st->pos >= st->range.end() && !st->pending_lf ? 1 : 0;
     case BIO_CTRL_RESET:
       st->pos = st->range.offset;
       st->prev_cr = st->pending_lf = false;
       return 1;
-    case BIO_CTRL_PENDING: return static_cast<long>(std::min<std::uint64_t>(st->range.end() - st->pos, 1u << 30));
-    case BIO_CTRL_FLUSH: return 1;
-    default: return 0;
+    case BIO_CTRL_PENDING:
+      return static_cast<long>(std::min<std::uint64_t>(st->range.end() - st->pos, 1u << 30));
+    case BIO_CTRL_FLUSH:
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -120,10 +124,13 @@ int sink_puts(BIO* bio, const char* str) {
 
 long sink_ctrl(BIO*, int cmd, long, void*) {
   switch (cmd) {
-    case BIO_CTRL_FLUSH: return 1;  // finishing is the owner's call (Sink::finish), not OpenSSL's
+    case BIO_CTRL_FLUSH:
+      return 1;  // finishing is the owner's call (Sink::finish), not OpenSSL's
     case BIO_CTRL_PENDING:
-    case BIO_CTRL_WPENDING: return 0;
-    default: return 0;
+    case BIO_CTRL_WPENDING:
+      return 0;
+    default:
+      return 0;
   }
 }
 

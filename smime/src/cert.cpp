@@ -23,7 +23,8 @@ bool looks_like_pem(std::string_view bytes) { return bytes.find("-----BEGIN ") !
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -42,7 +43,8 @@ std::string name_text(const X509_NAME* name) {
 
 template <typename Fn>
 void for_each_san(X509* cert, int type, Fn fn) {
-  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+  GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
@@ -100,9 +102,9 @@ X509Ptr load_certificate(std::string_view bytes) {
 PkeyPtr load_private_key(std::string_view bytes, std::string_view passphrase) {
   BioPtr bio = memory_bio(bytes);
   std::string pass(passphrase);
-  EVP_PKEY* key = looks_like_pem(bytes)
-                      ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, pass.empty() ? nullptr : pass.data())
-                      : d2i_PrivateKey_bio(bio.get(), nullptr);
+  EVP_PKEY* key = looks_like_pem(bytes) ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr,
+                                                                  pass.empty() ? nullptr : pass.data())
+                                        : d2i_PrivateKey_bio(bio.get(), nullptr);
   return take<PkeyPtr>(key, "reading the private key (wrong passphrase or not a key?)", ErrorKind::bad_input);
 }
 
@@ -171,7 +173,8 @@ std::string issuer_name(X509* cert) { return name_text(X509_get_issuer_name(cert
 
 std::string serial_hex(X509* cert) {
   using BnPtr = std::unique_ptr<BIGNUM, OsslDeleter<BN_free>>;
-  BnPtr bn = take<BnPtr>(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr), "reading a serial number");
+  BnPtr bn =
+      take<BnPtr>(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr), "reading a serial number");
   OsslStringPtr hex = take<OsslStringPtr>(BN_bn2hex(bn.get()), "formatting a serial number");
   return hex.get();
 }

@@ -1,9 +1,9 @@
 #include "cms_parse.hpp"
 
-#include "smime/algorithms.hpp"
-
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
+
+#include "smime/algorithms.hpp"
 
 namespace smime::detail {
 
@@ -74,12 +74,13 @@ std::string content_encryption_algorithm(std::string_view der) {
   Ber b{start, start + der.size()};
   // ContentInfo SEQUENCE { contentType OID, [0] EXPLICIT content }
   if (!b.enter() || !b.skip() || !b.enter()) return "unknown";
-  // (Auth)EnvelopedData SEQUENCE { version, originatorInfo [0] OPTIONAL, recipientInfos SET, encryptedContentInfo ... }
+  // (Auth)EnvelopedData SEQUENCE { version, originatorInfo [0] OPTIONAL, recipientInfos SET,
+  // encryptedContentInfo ... }
   if (!b.enter() || !b.skip()) return "unknown";
   Ber::Tlv t;
   if (!b.next(t)) return "unknown";
   if (t.cls == V_ASN1_CONTEXT_SPECIFIC && !b.skip()) return "unknown";  // originatorInfo
-  if (!b.skip()) return "unknown";                                       // recipientInfos
+  if (!b.skip()) return "unknown";                                      // recipientInfos
   // EncryptedContentInfo SEQUENCE { contentType OID, contentEncryptionAlgorithm SEQUENCE { OID, ... } }
   if (!b.enter() || !b.skip() || !b.enter()) return "unknown";
   const unsigned char* q = b.p;

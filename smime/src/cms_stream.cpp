@@ -2,7 +2,8 @@
 
 namespace smime::detail {
 
-CmsBase64Writer::CmsBase64Writer(CMS_ContentInfo* cms, Sink& out) : base64_(out), sink_bio_(make_sink_bio(base64_)) {
+CmsBase64Writer::CmsBase64Writer(CMS_ContentInfo* cms, Sink& out)
+    : base64_(out), sink_bio_(make_sink_bio(base64_)) {
   // The chain gets a reference of its own, so its BIO_free_all stops at the sink and ours stays valid.
   check(BIO_up_ref(sink_bio_.get()), "referencing the output BIO");
   BioPtr chain_ref(sink_bio_.get());

@@ -22,10 +22,12 @@ bool is_recipient(CMS_ContentInfo* cms, X509* cert) {
       case CMS_RECIPINFO_AGREE: {
         STACK_OF(CMS_RecipientEncryptedKey)* reks = CMS_RecipientInfo_kari_get0_reks(ri);
         for (int j = 0; j < sk_CMS_RecipientEncryptedKey_num(reks); ++j)
-          if (CMS_RecipientEncryptedKey_cert_cmp(sk_CMS_RecipientEncryptedKey_value(reks, j), cert) == 0) return true;
+          if (CMS_RecipientEncryptedKey_cert_cmp(sk_CMS_RecipientEncryptedKey_value(reks, j), cert) == 0)
+            return true;
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   return false;
@@ -33,9 +35,12 @@ bool is_recipient(CMS_ContentInfo* cms, X509* cert) {
 
 }  // namespace
 
-DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::vector<DecryptionKey>& keys, Sink& out) {
-  if (!entity.content_type.is("application", "pkcs7-mime") && !entity.content_type.is("application", "x-pkcs7-mime"))
-    throw Error(ErrorKind::bad_input, "not an encrypted entity (Content-Type " + entity.content_type.mime_type() + ")");
+DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::vector<DecryptionKey>& keys,
+                      Sink& out) {
+  if (!entity.content_type.is("application", "pkcs7-mime") &&
+      !entity.content_type.is("application", "x-pkcs7-mime"))
+    throw Error(ErrorKind::bad_input,
+                "not an encrypted entity (Content-Type " + entity.content_type.mime_type() + ")");
   std::string der = pkcs7_mime_der(src, entity);
   const std::string cipher = detail::content_encryption_algorithm(der);
   CmsPtr cms = detail::parse_cms(der);
@@ -53,11 +58,12 @@ DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::
   for (std::size_t i = 0; i < keys.size() && chosen == keys.size(); ++i)
     if (keys[i].cert && keys[i].key && is_recipient(cms.get(), keys[i].cert.get())) chosen = i;
   if (chosen == keys.size())
-    throw Error(ErrorKind::wrong_key, "the message is not encrypted to any of our " + std::to_string(keys.size()) +
-                                          " decryption key(s)");
+    throw Error(ErrorKind::wrong_key, "the message is not encrypted to any of our " +
+                                          std::to_string(keys.size()) + " decryption key(s)");
   result.key_index = chosen;
   if (X509_check_private_key(keys[chosen].cert.get(), keys[chosen].key.get()) <= 0)
-    throw_openssl(ErrorKind::usage, "decryption key " + std::to_string(chosen) + " does not belong to its certificate");
+    throw_openssl(ErrorKind::usage,
+                  "decryption key " + std::to_string(chosen) + " does not belong to its certificate");
 
   check(CMS_decrypt_set1_pkey(cms.get(), keys[chosen].key.get(), keys[chosen].cert.get()),
         "decrypting the content-encryption key", ErrorKind::bad_input);
@@ -65,8 +71,9 @@ DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::
   int rc = CMS_decrypt(cms.get(), nullptr, nullptr, nullptr, sink.get(), CMS_BINARY);
   rethrow_sink_error(sink.get());
   if (rc <= 0)
-    throw_openssl(ErrorKind::bad_input, result.authenticated ? "decrypting (authentication tag or content corrupt)"
-                                                             : "decrypting the content");
+    throw_openssl(ErrorKind::bad_input, result.authenticated
+                                            ? "decrypting (authentication tag or content corrupt)"
+                                            : "decrypting the content");
   out.finish();
   return result;
 }

@@ -16,11 +16,14 @@ CmsPtr make_enveloped_data(const std::vector<Recipient>& recipients, Cipher ciph
   if (recipients.empty()) throw Error(ErrorKind::usage, "encryption needs at least one recipient");
   const unsigned flags = CMS_PARTIAL | CMS_STREAM | CMS_BINARY;
   // With an AEAD cipher OpenSSL builds AuthEnvelopedData (RFC 5083), otherwise EnvelopedData.
-  CmsPtr cms = take<CmsPtr>(CMS_encrypt(nullptr, nullptr, evp_cipher(cipher), flags), "creating EnvelopedData");
+  CmsPtr cms =
+      take<CmsPtr>(CMS_encrypt(nullptr, nullptr, evp_cipher(cipher), flags), "creating EnvelopedData");
   for (const auto& r : recipients) {
     if (!r.cert) throw Error(ErrorKind::usage, "a recipient has no certificate");
-    const bool oaep = r.rsa_padding == RsaKeyTransport::oaep && EVP_PKEY_is_a(X509_get0_pubkey(r.cert.get()), "RSA");
-    CMS_RecipientInfo* ri = CMS_add1_recipient_cert(cms.get(), r.cert.get(), flags | (oaep ? CMS_KEY_PARAM : 0u));
+    const bool oaep =
+        r.rsa_padding == RsaKeyTransport::oaep && EVP_PKEY_is_a(X509_get0_pubkey(r.cert.get()), "RSA");
+    CMS_RecipientInfo* ri =
+        CMS_add1_recipient_cert(cms.get(), r.cert.get(), flags | (oaep ? CMS_KEY_PARAM : 0u));
     if (ri == nullptr) throw_openssl(ErrorKind::crypto, "adding the recipient " + subject_name(r.cert.get()));
     if (oaep) {
       EVP_PKEY_CTX* pctx = CMS_RecipientInfo_get0_pkey_ctx(ri);
@@ -37,8 +40,9 @@ CmsPtr make_enveloped_data(const std::vector<Recipient>& recipients, Cipher ciph
 Cipher choose_cipher(const std::vector<Recipient>& recipients) {
   // The strongest GCM cipher that every recipient announced; one recipient without it decides CBC.
   for (Cipher c : {Cipher::aes256_gcm, Cipher::aes128_gcm}) {
-    bool all = !recipients.empty() &&
-               std::all_of(recipients.begin(), recipients.end(), [c](const Recipient& r) { return r.capabilities.supports(c); });
+    bool all =
+        !recipients.empty() && std::all_of(recipients.begin(), recipients.end(),
+                                           [c](const Recipient& r) { return r.capabilities.supports(c); });
     if (all) return c;
   }
   return Cipher::aes256_cbc;
@@ -47,7 +51,8 @@ Cipher choose_cipher(const std::vector<Recipient>& recipients) {
 class EncryptStream::Impl {
  public:
   Impl(const std::vector<Recipient>& recipients, const EncryptOptions& opt, Sink& out)
-      : cipher_(opt.cipher.value_or(choose_cipher(recipients))), cms_(make_enveloped_data(recipients, cipher_)) {
+      : cipher_(opt.cipher.value_or(choose_cipher(recipients))),
+        cms_(make_enveloped_data(recipients, cipher_)) {
     out.write(std::string("Content-Type: application/pkcs7-mime; smime-type=") +
               (is_aead(cipher_) ? "authEnveloped-data" : "enveloped-data") +
               "; name=\"smime.p7m\"\r\n"
@@ -70,7 +75,8 @@ class EncryptStream::Impl {
   bool finished_ = false;
 };
 
-EncryptStream::EncryptStream(const std::vector<Recipient>& recipients, const EncryptOptions& options, Sink& out)
+EncryptStream::EncryptStream(const std::vector<Recipient>& recipients, const EncryptOptions& options,
+                             Sink& out)
     : impl_(std::make_unique<Impl>(recipients, options, out)) {}
 EncryptStream::~EncryptStream() = default;
 void EncryptStream::write(std::string_view bytes) { impl_->write(bytes); }

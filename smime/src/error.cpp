@@ -6,11 +6,16 @@ namespace smime {
 
 std::string_view to_string(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::bad_input: return "bad input";
-    case ErrorKind::wrong_key: return "wrong key";
-    case ErrorKind::crypto: return "crypto";
-    case ErrorKind::io: return "i/o";
-    case ErrorKind::usage: return "usage";
+    case ErrorKind::bad_input:
+      return "bad input";
+    case ErrorKind::wrong_key:
+      return "wrong key";
+    case ErrorKind::crypto:
+      return "crypto";
+    case ErrorKind::io:
+      return "i/o";
+    case ErrorKind::usage:
+      return "usage";
   }
   return "unknown";
 }

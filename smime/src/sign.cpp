@@ -35,7 +35,8 @@ CmsPtr make_signed_data(const SigningIdentity& id, const SignOptions& opt) {
 
   const bool pss = opt.rsa_padding == RsaSignaturePadding::pss && EVP_PKEY_is_a(id.key.get(), "RSA");
   unsigned signer_flags = flags | (pss ? CMS_KEY_PARAM : 0u);
-  CMS_SignerInfo* si = CMS_add1_signer(cms.get(), id.cert.get(), id.key.get(), evp_md(opt.digest), signer_flags);
+  CMS_SignerInfo* si =
+      CMS_add1_signer(cms.get(), id.cert.get(), id.key.get(), evp_md(opt.digest), signer_flags);
   if (si == nullptr) throw_openssl(ErrorKind::crypto, "adding the signer");
   if (pss) {
     EVP_PKEY_CTX* pctx = CMS_SignerInfo_get0_pkey_ctx(si);
@@ -98,7 +99,7 @@ class SignStream::Impl {
   Digest digest_;
   CmsPtr cms_;
   std::string boundary_;
-  BioPtr digest_bio_;                             // detached: digest BIOs over a null sink
+  BioPtr digest_bio_;                              // detached: digest BIOs over a null sink
   std::optional<detail::CmsBase64Writer> opaque_;  // opaque: the streamed SignedData
   bool finished_ = false;
 };
@@ -109,8 +110,8 @@ SignStream::~SignStream() = default;
 void SignStream::write(std::string_view bytes) { impl_->write(bytes); }
 void SignStream::finish() { impl_->finish(); }
 
-void sign(const Source& src, const mime::Entity& content, const SigningIdentity& id, const SignOptions& options,
-          Sink& out) {
+void sign(const Source& src, const mime::Entity& content, const SigningIdentity& id,
+          const SignOptions& options, Sink& out) {
   SignStream stream(id, options, out);
   mime::write_canonical(src, content, stream);
   stream.finish();

@@ -14,11 +14,16 @@ namespace smime {
 
 std::string_view to_string(VerifyStatus s) {
   switch (s) {
-    case VerifyStatus::valid: return "valid";
-    case VerifyStatus::bad_signature: return "bad-signature";
-    case VerifyStatus::untrusted: return "untrusted";
-    case VerifyStatus::no_signer: return "no-signer";
-    case VerifyStatus::malformed: return "malformed";
+    case VerifyStatus::valid:
+      return "valid";
+    case VerifyStatus::bad_signature:
+      return "bad-signature";
+    case VerifyStatus::untrusted:
+      return "untrusted";
+    case VerifyStatus::no_signer:
+      return "no-signer";
+    case VerifyStatus::malformed:
+      return "malformed";
   }
   return "malformed";
 }
@@ -26,7 +31,8 @@ std::string_view to_string(VerifyStatus s) {
 namespace {
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -52,8 +58,10 @@ std::optional<std::time_t> signing_time(CMS_SignerInfo* si) {
   ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(attr, 0);
   if (value == nullptr) return std::nullopt;
   ASN1_TIME* t = nullptr;
-  if (value->type == V_ASN1_UTCTIME) t = value->value.utctime;
-  else if (value->type == V_ASN1_GENERALIZEDTIME) t = value->value.generalizedtime;
+  if (value->type == V_ASN1_UTCTIME)
+    t = value->value.utctime;
+  else if (value->type == V_ASN1_GENERALIZEDTIME)
+    t = value->value.generalizedtime;
   std::tm tm{};
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
   return timegm(&tm);
@@ -97,22 +105,26 @@ void check_chain(SignerResult& s, const VerifyOptions& opt, STACK_OF(X509) * unt
 }
 
 struct Located {
-  std::string der;           // the SignedData
+  std::string der;               // the SignedData
   std::optional<Range> content;  // detached: the signed part
-  std::string micalg;        // detached: the micalg parameter
+  std::string micalg;            // detached: the micalg parameter
 };
 
 // Structure checks of multipart/signed; fills `where` or returns a refusal.
 std::optional<VerifyResult> locate_detached(const Source& src, const mime::Entity& e, Located& where) {
   if (e.children.size() != 2)
     return refuse(VerifyStatus::malformed,
-                  "multipart/signed must have exactly two parts, it has " + std::to_string(e.children.size()), true);
+                  "multipart/signed must have exactly two parts, it has " + std::to_string(e.children.size()),
+                  true);
   std::string protocol = lower(e.content_type.param("protocol"));
   if (protocol != "application/pkcs7-signature" && protocol != "application/x-pkcs7-signature")
-    return refuse(VerifyStatus::malformed, "multipart/signed with protocol \"" + protocol + "\" is not S/MIME", true);
+    return refuse(VerifyStatus::malformed,
+                  "multipart/signed with protocol \"" + protocol + "\" is not S/MIME", true);
   const mime::Entity& sig = e.children[1];
-  if (!sig.content_type.is("application", "pkcs7-signature") && !sig.content_type.is("application", "x-pkcs7-signature"))
-    return refuse(VerifyStatus::malformed, "the second part is " + sig.content_type.mime_type() + ", not a signature", true);
+  if (!sig.content_type.is("application", "pkcs7-signature") &&
+      !sig.content_type.is("application", "x-pkcs7-signature"))
+    return refuse(VerifyStatus::malformed,
+                  "the second part is " + sig.content_type.mime_type() + ", not a signature", true);
   where.der = pkcs7_mime_der(src, sig);
   where.content = e.children[0].whole;
   where.micalg = e.content_type.param("micalg");
@@ -121,19 +133,22 @@ std::optional<VerifyResult> locate_detached(const Source& src, const mime::Entit
 
 }  // namespace
 
-VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyOptions& opt, Sink* content_out) {
+VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyOptions& opt,
+                    Sink* content_out) {
   const bool detached = entity.content_type.is("multipart", "signed");
   Located where;
   if (detached) {
     if (auto refused = locate_detached(src, entity, where)) return std::move(*refused);
-  } else if (entity.content_type.is("application", "pkcs7-mime") || entity.content_type.is("application", "x-pkcs7-mime")) {
+  } else if (entity.content_type.is("application", "pkcs7-mime") ||
+             entity.content_type.is("application", "x-pkcs7-mime")) {
     std::string type = lower(entity.content_type.param("smime-type"));
     if (!type.empty() && type != "signed-data")
-      return refuse(VerifyStatus::malformed, "application/pkcs7-mime of smime-type " + type + " is not signed data", false);
+      return refuse(VerifyStatus::malformed,
+                    "application/pkcs7-mime of smime-type " + type + " is not signed data", false);
     where.der = pkcs7_mime_der(src, entity);
   } else {
-    return refuse(VerifyStatus::malformed, "not a signed entity (Content-Type " + entity.content_type.mime_type() + ")",
-                  false);
+    return refuse(VerifyStatus::malformed,
+                  "not a signed entity (Content-Type " + entity.content_type.mime_type() + ")", false);
   }
 
   CmsPtr cms;
@@ -143,12 +158,15 @@ VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyO
     return refuse(VerifyStatus::malformed, e.what(), detached);
   }
   if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed)
-    return refuse(VerifyStatus::malformed, std::string("the CMS is ") + OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(cms.get()))) +
-                                               ", not signed-data", detached);
+    return refuse(
+        VerifyStatus::malformed,
+        std::string("the CMS is ") + OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(cms.get()))) + ", not signed-data",
+        detached);
   const bool cms_detached = CMS_is_detached(cms.get()) == 1;
   if (detached && !cms_detached)
     return refuse(VerifyStatus::malformed, "the signature part carries content of its own", true);
-  if (!detached && cms_detached) return refuse(VerifyStatus::malformed, "opaque signed-data without content", false);
+  if (!detached && cms_detached)
+    return refuse(VerifyStatus::malformed, "opaque signed-data without content", false);
 
   VerifyResult result;
   result.detached = detached;
@@ -208,7 +226,8 @@ VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyO
     CMS_SignerInfo_get0_algs(si, nullptr, &signer, nullptr, nullptr);
     if (signer == nullptr) {  // CMS_verify stopped before matching certificates: match them here
       for (int c = 0; carried && c < sk_X509_num(carried.get()) && signer == nullptr; ++c)
-        if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(carried.get(), c)) == 0) signer = sk_X509_value(carried.get(), c);
+        if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(carried.get(), c)) == 0)
+          signer = sk_X509_value(carried.get(), c);
       for (const auto& c : opt.intermediates)
         if (signer == nullptr && CMS_SignerInfo_cert_cmp(si, c.get()) == 0) signer = c.get();
     }
@@ -238,7 +257,8 @@ VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyO
   for (const auto& s : result.signers) {
     if (!s.chain_ok) {
       result.status = VerifyStatus::untrusted;
-      std::string who = s.emails.empty() ? (s.cert ? subject_name(s.cert.get()) : std::string("unknown")) : s.emails.front();
+      std::string who = s.emails.empty() ? (s.cert ? subject_name(s.cert.get()) : std::string("unknown"))
+                                         : s.emails.front();
       result.reason = "signer " + who + ": " + s.chain_error;
       return result;
     }

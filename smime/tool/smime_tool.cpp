@@ -23,7 +23,8 @@ constexpr int kExitOk = 0, kExitNotVerified = 1, kExitUsage = 2, kExitBadInput =
 const char kUsage[] =
     "usage: smime-tool COMMAND [options] IN [OUT]\n"
     "  sign          --cert F --key F [--chain F] [--opaque] [--pss] [--digest sha256|sha384|sha512] IN OUT\n"
-    "  encrypt       --to CERT... [--cipher auto|aes256-cbc|aes128-cbc|aes128-gcm|aes256-gcm] [--oaep] IN OUT\n"
+    "  encrypt       --to CERT... [--cipher auto|aes256-cbc|aes128-cbc|aes128-gcm|aes256-gcm] [--oaep] IN "
+    "OUT\n"
     "  sign-encrypt  (sign and encrypt options) IN OUT\n"
     "  triple        (sign and encrypt options) IN OUT\n"
     "  decrypt       --cert F --key F [--cert F --key F ...] IN OUT\n"
@@ -179,7 +180,8 @@ Message read_message(const std::string& path) {
 }
 
 void need_positional(const Args& a, std::size_t min, std::size_t max) {
-  if (a.positional.size() < min || a.positional.size() > max) throw UsageError("wrong number of file arguments");
+  if (a.positional.size() < min || a.positional.size() > max)
+    throw UsageError("wrong number of file arguments");
 }
 
 int run_protect(const Args& a) {
@@ -200,8 +202,8 @@ int run_protect(const Args& a) {
   } else {
     smime::SignOptions inner = sign_options(a);
     inner.mode = smime::SignMode::detached;
-    auto c = smime::triple_wrap(m.src, m.content, signing_identity(a), inner, recipients(a), encrypt_options(a),
-                                sign_options(a), *out);
+    auto c = smime::triple_wrap(m.src, m.content, signing_identity(a), inner, recipients(a),
+                                encrypt_options(a), sign_options(a), *out);
     std::cerr << "encrypted cipher=" << smime::to_string(c) << "\n";
   }
   return kExitOk;
@@ -269,10 +271,14 @@ int run_canonicalize(const Args& a) {
 
 int exit_code(smime::ErrorKind k) {
   switch (k) {
-    case smime::ErrorKind::bad_input: return kExitBadInput;
-    case smime::ErrorKind::wrong_key: return kExitWrongKey;
-    case smime::ErrorKind::usage: return kExitUsage;
-    default: return kExitFailure;
+    case smime::ErrorKind::bad_input:
+      return kExitBadInput;
+    case smime::ErrorKind::wrong_key:
+      return kExitWrongKey;
+    case smime::ErrorKind::usage:
+      return kExitUsage;
+    default:
+      return kExitFailure;
   }
 }
 

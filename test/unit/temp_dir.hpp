@@ -2,13 +2,13 @@
 // object goes. Shared by the unit tests of every module.
 #pragma once
 
+#include <stdlib.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <system_error>
-
-#include <stdlib.h>
 
 namespace test {
 

@@ -129,7 +129,7 @@ struct FailureActions {
   Action keystore = Action::tempfail;
   Action no_certificate = Action::reject;
   Action bad_input = Action::reject;  // outbound: never let a message the policy protects out unprotected
-  Action signing = Action::reject;  // never sent unsigned
+  Action signing = Action::reject;    // never sent unsigned
 };
 
 struct Reinjection {

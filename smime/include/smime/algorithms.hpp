@@ -14,14 +14,14 @@ namespace smime {
 enum class Cipher { aes256_cbc, aes128_gcm, aes256_gcm, aes128_cbc };
 enum class Digest { sha256, sha384, sha512 };
 
-std::string_view to_string(Cipher c);                  // "aes256-cbc", "aes128-gcm", ...
+std::string_view to_string(Cipher c);  // "aes256-cbc", "aes128-gcm", ...
 std::optional<Cipher> cipher_from_string(std::string_view name);
 std::optional<Cipher> cipher_from_nid(int nid);  // OpenSSL NID of the algorithm
 bool is_aead(Cipher c);
-const EVP_CIPHER* evp_cipher(Cipher c);               // a static OpenSSL cipher object
+const EVP_CIPHER* evp_cipher(Cipher c);  // a static OpenSSL cipher object
 
-std::string_view to_string(Digest d);                  // "sha256"
-std::string_view micalg_name(Digest d);                // "sha-256" (RFC 5751 section 3.4.3.2)
+std::string_view to_string(Digest d);                             // "sha256"
+std::string_view micalg_name(Digest d);                           // "sha-256" (RFC 5751 section 3.4.3.2)
 std::optional<Digest> digest_from_string(std::string_view name);  // "sha256" or "sha-256"
 const EVP_MD* evp_md(Digest d);
 

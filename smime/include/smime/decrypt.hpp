@@ -20,8 +20,8 @@ struct DecryptionKey {
 
 struct DecryptResult {
   std::size_t key_index = 0;  // which of the given keys opened the message
-  std::string cipher;         // content encryption algorithm: "aes256-cbc", "aes128-gcm", ... (see cms_parse.hpp)
-  bool authenticated = false; // AuthEnvelopedData: the GCM tag was checked; CBC content is malleable
+  std::string cipher;  // content encryption algorithm: "aes256-cbc", "aes128-gcm", ... (see cms_parse.hpp)
+  bool authenticated = false;  // AuthEnvelopedData: the GCM tag was checked; CBC content is malleable
 };
 
 // The CMS DER carried by an application/pkcs7-mime entity (its body, base64 or binary decoded).

@@ -13,11 +13,11 @@
 namespace smime {
 
 enum class ErrorKind {
-  bad_input,   // malformed MIME or CMS, limits exceeded, unsupported structure
-  wrong_key,   // none of the given keys can open this message
-  crypto,      // an OpenSSL operation failed on well-formed input
-  io,          // reading or writing a file failed (full disk, permissions)
-  usage,       // the caller passed something unusable (no recipients, key without cert...)
+  bad_input,  // malformed MIME or CMS, limits exceeded, unsupported structure
+  wrong_key,  // none of the given keys can open this message
+  crypto,     // an OpenSSL operation failed on well-formed input
+  io,         // reading or writing a file failed (full disk, permissions)
+  usage,      // the caller passed something unusable (no recipients, key without cert...)
 };
 
 std::string_view to_string(ErrorKind kind);

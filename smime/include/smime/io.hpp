@@ -29,7 +29,7 @@ class Source {
   static Source from_string(std::string bytes);
   static Source from_file(const std::filesystem::path& path);  // throws Error(io)
   // Reads an open file (e.g. an unlinked spool file); the Source keeps its own duplicate of fd.
-  static Source from_fd(int fd, const std::string& name);      // throws Error(io)
+  static Source from_fd(int fd, const std::string& name);  // throws Error(io)
 
   std::uint64_t size() const;
   Range all() const { return Range{0, size()}; }

@@ -66,8 +66,8 @@ struct SplitHeaders {
 SplitHeaders split_content_headers(const HeaderList& headers);
 
 struct ContentType {
-  std::string type = "text";     // lower case
-  std::string subtype = "plain"; // lower case
+  std::string type = "text";                  // lower case
+  std::string subtype = "plain";              // lower case
   std::map<std::string, std::string> params;  // names lower case, values unquoted (RFC 2231 not decoded)
 
   // A missing or unparsable value gives text/plain (RFC 2045 section 5.2).
@@ -85,7 +85,8 @@ std::string_view to_string(Encoding e);
 struct Entity {
   Range whole;   // first header byte to last body byte
   Range header;  // the header block, without the blank line
-  Range body;    // after the blank line; for a part, up to (not including) the line end before the next delimiter
+  Range
+      body;  // after the blank line; for a part, up to (not including) the line end before the next delimiter
   HeaderList headers;
   ContentType content_type;
   Encoding encoding = Encoding::seven_bit;
@@ -100,9 +101,9 @@ struct Entity {
   bool closed = true;  // multipart: the close delimiter "--boundary--" was found
 
   // What the body holds (leaves only; for containers the union over children):
-  bool has_8bit = false;      // a byte >= 0x80
-  bool has_nul = false;       // a NUL byte
-  bool has_bare_cr = false;   // a CR not followed by LF
+  bool has_8bit = false;     // a byte >= 0x80
+  bool has_nul = false;      // a NUL byte
+  bool has_bare_cr = false;  // a CR not followed by LF
   std::size_t longest_line = 0;
 
   bool is_leaf() const { return children.empty() && !content_type.is_multipart(); }

@@ -33,20 +33,20 @@ enum class VerifyStatus {
 std::string_view to_string(VerifyStatus s);
 
 struct VerifyOptions {
-  std::vector<X509Ptr> anchors;       // trust anchors
-  std::vector<X509Ptr> intermediates; // untrusted certificates to help build chains
-  std::optional<std::time_t> at_time; // validation time; default now
+  std::vector<X509Ptr> anchors;        // trust anchors
+  std::vector<X509Ptr> intermediates;  // untrusted certificates to help build chains
+  std::optional<std::time_t> at_time;  // validation time; default now
   mime::Limits limits;
 };
 
 struct SignerResult {
-  X509Ptr cert;                       // null if the signer's certificate was not found
+  X509Ptr cert;  // null if the signer's certificate was not found
   std::vector<std::string> emails;
   std::optional<std::time_t> signing_time;
   Capabilities capabilities;
-  std::string digest;                 // e.g. "sha256"
+  std::string digest;  // e.g. "sha256"
   bool chain_ok = false;
-  std::string chain_error;            // OpenSSL's verify error text when !chain_ok
+  std::string chain_error;  // OpenSSL's verify error text when !chain_ok
 };
 
 struct VerifyResult {

@@ -34,7 +34,6 @@ smime::PkeyPtr pki_key(const std::string& name) {
 }
 keystore::Time now() { return static_cast<keystore::Time>(std::time(nullptr)); }
 
-
 Issued issue(const Spec& s) {
   Issued out;
   out.key = smime::take<smime::PkeyPtr>(s.ec ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")

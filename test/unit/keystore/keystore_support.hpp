@@ -12,7 +12,6 @@
 #include "keystore/facts.hpp"
 #include "keystore/sqlite_store.hpp"
 #include "smime/cert.hpp"
-
 #include "temp_dir.hpp"
 
 namespace kt {

@@ -5,14 +5,12 @@
 // and one real signing run through the pipeline on a temporary keystore. Also the SMTP client of the
 // split copy against an in-process SMTP server.
 #include <arpa/inet.h>
-#include <catch2/catch.hpp>
-
-#include "temp_dir.hpp"
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -27,6 +25,7 @@
 #include "milter_api.hpp"
 #include "pipeline.hpp"
 #include "smtp_client.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -46,11 +45,11 @@ std::shared_ptr<const conf::Config> make_config(const TempDir& dir, const std::s
                                                 const std::string& origin = "test",
                                                 const std::string& memory_limit = "4M") {
   std::filesystem::create_directories(dir.path("spool"));
-  const std::string json = R"({"spool": {"directory": ")" + dir.path("spool") + R"(", "memory_limit": ")" +
-                           memory_limit + R"("}, "keystore": {"path": ")" + dir.path("keystore.db") + R"("}, )" +
-                           (profile == "none" ? std::string(R"("outbound": {"default_profile": "none"}})")
-                                              : R"("profiles": {"p": )" + profile +
-                                                    R"(}, "outbound": {"default_profile": "p"}})");
+  const std::string json =
+      R"({"spool": {"directory": ")" + dir.path("spool") + R"(", "memory_limit": ")" + memory_limit +
+      R"("}, "keystore": {"path": ")" + dir.path("keystore.db") + R"("}, )" +
+      (profile == "none" ? std::string(R"("outbound": {"default_profile": "none"}})")
+                         : R"("profiles": {"p": )" + profile + R"(}, "outbound": {"default_profile": "p"}})");
   return std::make_shared<const conf::Config>(conf::parse(json, origin));
 }
 
@@ -97,7 +96,9 @@ Status send(Filter& f, ConnectionContext& ctx, RecordingApi& api, const std::str
 }
 
 const std::vector<std::pair<std::string, std::string>> kHeaders = {
-    {"From", " User <user@example.com>"}, {"To", " bob@example.org"}, {"Subject", " hello\r\n\tfolded"},
+    {"From", " User <user@example.com>"},
+    {"To", " bob@example.org"},
+    {"Subject", " hello\r\n\tfolded"},
     {"Content-Type", " text/plain; charset=utf-8"}};
 
 void connect(Filter& f, ConnectionContext& ctx, RecordingApi& api) {
@@ -165,7 +166,8 @@ TEST_CASE("filter: without SMFIP_HDR_LEADSPC the leading space is restored and n
   CHECK(api2.of("addheader")[0].value == " yes");
 }
 
-TEST_CASE("filter: the n-th message on a connection is like the first (after abort, reject, RSET)", "[filter]") {
+TEST_CASE("filter: the n-th message on a connection is like the first (after abort, reject, RSET)",
+          "[filter]") {
   TempDir dir;
   LiveConfig live(make_config(dir, kNone));
   FakePipeline pipe;
@@ -389,8 +391,8 @@ TEST_CASE("filter: the split copy is delivered before any change; a failure temp
   FakePipeline pipe;
   pipe.verdict.header_edits = {{HeaderEdit::Kind::add, "X-A", 1, "1"}};
   pipe.verdict.remove_recipients = {"plain@example.org"};
-  pipe.verdict.split = milter::SplitCopy{"a@example.com", {"plain@example.org"},
-                                         smime::Source::from_string("Subject: x\r\n\r\nbody\r\n")};
+  pipe.verdict.split = milter::SplitCopy{
+      "a@example.com", {"plain@example.org"}, smime::Source::from_string("Subject: x\r\n\r\nbody\r\n")};
   StoreHolder store(dir);
   RecordingApi api;
   std::size_t calls_at_delivery = 99;
@@ -421,7 +423,8 @@ TEST_CASE("filter: an exception in the pipeline takes the internal failure actio
   LiveConfig live(make_config(dir, kNone));
   StoreHolder store(dir);
   Filter f(
-      live, [](const conf::Config&, keystore::Store&, const Message&, std::time_t) -> Verdict {
+      live,
+      [](const conf::Config&, keystore::Store&, const Message&, std::time_t) -> Verdict {
         throw std::runtime_error("boom");
       },
       store.opener());
@@ -443,7 +446,7 @@ TEST_CASE("filter: a real signing run through the pipeline", "[filter][pki]") {
                            std::time(nullptr));
   }
   LiveConfig live(make_config(dir, kSign, "test", "1K"));  // a spooled body
-  Filter f(live);  // the real pipeline and the connection's own store
+  Filter f(live);                                          // the real pipeline and the connection's own store
   ConnectionContext ctx;
   RecordingApi api;
   api.set_symbol("i", "SIGNQ");
@@ -453,8 +456,8 @@ TEST_CASE("filter: a real signing run through the pipeline", "[filter][pki]") {
   for (int round = 0; round < 2; ++round) {  // the second message on the connection alike
     RecordingApi& a = api;
     a.calls.clear();
-    CHECK(send(f, ctx, a, "user@example.com", {"bob@example.org"}, kHeaders, {body.substr(0, 1000), body.substr(1000)}) ==
-          Status::continue_);
+    CHECK(send(f, ctx, a, "user@example.com", {"bob@example.org"}, kHeaders,
+               {body.substr(0, 1000), body.substr(1000)}) == Status::continue_);
     std::string new_body = a.body();
     CHECK(new_body.find("application/pkcs7-signature") != std::string::npos);
     CHECK(new_body.find("line 199 of the body") != std::string::npos);
@@ -506,11 +509,19 @@ TEST_CASE("smtp client: delivers with dot-stuffing and CRLF line ends", "[smtp]"
           }
           continue;
         }
-        if (line.rfind("EHLO", 0) == 0) say("250-test\r\n250 8BITMIME\r\n");
-        else if (line == "DATA") { say("354 go\r\n"); in_data = true; }
-        else if (line == "QUIT") { say("221 bye\r\n"); ::close(c); return; }
-        else if (!reject_rcpt.empty() && line.find(reject_rcpt) != std::string::npos) say("550 5.1.1 no\r\n");
-        else say("250 ok\r\n");
+        if (line.rfind("EHLO", 0) == 0)
+          say("250-test\r\n250 8BITMIME\r\n");
+        else if (line == "DATA") {
+          say("354 go\r\n");
+          in_data = true;
+        } else if (line == "QUIT") {
+          say("221 bye\r\n");
+          ::close(c);
+          return;
+        } else if (!reject_rcpt.empty() && line.find(reject_rcpt) != std::string::npos)
+          say("550 5.1.1 no\r\n");
+        else
+          say("250 ok\r\n");
       }
     }
     ::close(c);
@@ -537,7 +548,7 @@ TEST_CASE("smtp client: delivers with dot-stuffing and CRLF line ends", "[smtp]"
   }
   ::close(listener);
   // Nothing listening: a connection error, not a hang.
-  CHECK_THROWS_AS(milter::smtp_send(target, "a@example.com", {"b@example.org"},
-                                    smime::Source::from_string("x\r\n")),
-                  milter::SmtpError);
+  CHECK_THROWS_AS(
+      milter::smtp_send(target, "a@example.com", {"b@example.org"}, smime::Source::from_string("x\r\n")),
+      milter::SmtpError);
 }

@@ -34,7 +34,8 @@ TEST_CASE("a body under the limit stays in memory and comes back byte for byte",
   CHECK(entries(dir) == 0);
 }
 
-TEST_CASE("a body past the limit moves to an anonymous spool file, nothing lost, no name left", "[milter][buffer]") {
+TEST_CASE("a body past the limit moves to an anonymous spool file, nothing lost, no name left",
+          "[milter][buffer]") {
   test::TempDir dir;
   std::string expected;
   {

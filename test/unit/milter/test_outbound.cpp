@@ -4,8 +4,6 @@
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
-
-#include "temp_dir.hpp"
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "message.hpp"
 #include "outbound.hpp"
 #include "pipeline.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 

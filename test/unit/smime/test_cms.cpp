@@ -22,7 +22,8 @@ std::string signed_entity(const std::string& who, SignOptions opt = {}) {
   return out.take();
 }
 
-std::string decrypt_text(const std::string& entity, const std::vector<DecryptionKey>& keys, DecryptResult* r = nullptr) {
+std::string decrypt_text(const std::string& entity, const std::vector<DecryptionKey>& keys,
+                         DecryptResult* r = nullptr) {
   auto p = parse(entity);
   StringSink out;
   DecryptResult res = decrypt(p.src, p.root, keys, out);
@@ -53,7 +54,8 @@ std::vector<Recipient> recipients(std::initializer_list<const char*> names) {
 
 }  // namespace
 
-TEST_CASE("signatures of every mode, key type and padding verify and return the signed entity", "[cms][sign]") {
+TEST_CASE("signatures of every mode, key type and padding verify and return the signed entity",
+          "[cms][sign]") {
   struct Case {
     const char* signer;
     SignMode mode;
@@ -70,17 +72,21 @@ TEST_CASE("signatures of every mode, key type and padding verify and return the 
       {"carol", SignMode::opaque, RsaSignaturePadding::pkcs1v15, Digest::sha384, "carol@example.org"},
   };
   for (const auto& c : cases) {
-    INFO("signer " << c.signer << " opaque " << (c.mode == SignMode::opaque) << " digest " << to_string(c.digest));
+    INFO("signer " << c.signer << " opaque " << (c.mode == SignMode::opaque) << " digest "
+                   << to_string(c.digest));
     SignOptions opt;
     opt.mode = c.mode;
     opt.rsa_padding = c.padding;
     opt.digest = c.digest;
     std::string signed_text = signed_entity(c.signer, opt);
     if (c.mode == SignMode::detached) {
-      CHECK_THAT(signed_text, Catch::StartsWith("Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\""));
+      CHECK_THAT(
+          signed_text,
+          Catch::StartsWith("Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\""));
       CHECK_THAT(signed_text, Catch::Contains(std::string("micalg=") + std::string(micalg_name(c.digest))));
     } else {
-      CHECK_THAT(signed_text, Catch::StartsWith("Content-Type: application/pkcs7-mime; smime-type=signed-data"));
+      CHECK_THAT(signed_text,
+                 Catch::StartsWith("Content-Type: application/pkcs7-mime; smime-type=signed-data"));
     }
     auto p = parse(signed_text);
     StringSink content;
@@ -107,7 +113,8 @@ TEST_CASE("a signature carries the chain, signingTime and our SMIMECapabilities"
   CHECK(*s.signing_time >= before - 1);
   CHECK(*s.signing_time <= std::time(nullptr) + 1);
   CHECK(s.capabilities.present);
-  CHECK(s.capabilities.oids == std::vector<std::string>{oid_of(Cipher::aes256_gcm), oid_of(Cipher::aes256_cbc)});
+  CHECK(s.capabilities.oids ==
+        std::vector<std::string>{oid_of(Cipher::aes256_gcm), oid_of(Cipher::aes256_cbc)});
   CHECK(s.capabilities.best_aead() == Cipher::aes256_gcm);
 }
 
@@ -137,7 +144,8 @@ TEST_CASE("signing with a key that is not the certificate's is refused", "[cms][
   }
 }
 
-TEST_CASE("encryption with every cipher to RSA, RSA-OAEP and EC recipients decrypts to the entity", "[cms][encrypt]") {
+TEST_CASE("encryption with every cipher to RSA, RSA-OAEP and EC recipients decrypts to the entity",
+          "[cms][encrypt]") {
   struct Case {
     Cipher cipher;
     const char* to;
@@ -155,11 +163,13 @@ TEST_CASE("encryption with every cipher to RSA, RSA-OAEP and EC recipients decry
   };
   const std::string expected = test::canonical(parse(kEntity));
   for (const auto& c : cases) {
-    INFO("cipher " << to_string(c.cipher) << " to " << c.to << " oaep " << (c.padding == RsaKeyTransport::oaep));
+    INFO("cipher " << to_string(c.cipher) << " to " << c.to << " oaep "
+                   << (c.padding == RsaKeyTransport::oaep));
     std::vector<Recipient> to = recipients({c.to});
     to[0].rsa_padding = c.padding;
     std::string enc = encrypted_to(std::move(to), c.cipher);
-    CHECK_THAT(enc, Catch::Contains(is_aead(c.cipher) ? "smime-type=authEnveloped-data" : "smime-type=enveloped-data"));
+    CHECK_THAT(enc, Catch::Contains(is_aead(c.cipher) ? "smime-type=authEnveloped-data"
+                                                      : "smime-type=enveloped-data"));
     CHECK(enc.find("quarterly") == std::string::npos);
     DecryptResult r;
     CHECK(decrypt_text(enc, keys_of({c.to}), &r) == expected);
@@ -190,12 +200,15 @@ TEST_CASE("auto picks GCM only when every recipient announced it", "[cms][encryp
   CHECK_THAT(encrypted_to(std::move(to), std::nullopt), Catch::Contains("authEnveloped-data"));
 }
 
-TEST_CASE("key rollover: a message to the old gateway key opens with the old and new keys loaded", "[cms][decrypt]") {
+TEST_CASE("key rollover: a message to the old gateway key opens with the old and new keys loaded",
+          "[cms][decrypt]") {
   const std::string expected = test::canonical(parse(kEntity));
   DecryptResult r;
-  CHECK(decrypt_text(encrypted_to(recipients({"gw-old"}), Cipher::aes256_cbc), keys_of({"gw-new", "gw-old"}), &r) == expected);
+  CHECK(decrypt_text(encrypted_to(recipients({"gw-old"}), Cipher::aes256_cbc), keys_of({"gw-new", "gw-old"}),
+                     &r) == expected);
   CHECK(r.key_index == 1);
-  CHECK(decrypt_text(encrypted_to(recipients({"gw-new"}), Cipher::aes256_cbc), keys_of({"gw-new", "gw-old"}), &r) == expected);
+  CHECK(decrypt_text(encrypted_to(recipients({"gw-new"}), Cipher::aes256_cbc), keys_of({"gw-new", "gw-old"}),
+                     &r) == expected);
   CHECK(r.key_index == 0);
 }
 
@@ -223,10 +236,12 @@ TEST_CASE("a decryption key that does not belong to its certificate is a usage e
   }
 }
 
-TEST_CASE("corrupt, truncated or tampered encrypted content is bad input with OpenSSL's reason", "[cms][decrypt]") {
+TEST_CASE("corrupt, truncated or tampered encrypted content is bad input with OpenSSL's reason",
+          "[cms][decrypt]") {
   SECTION("not base64 of CMS") {
-    std::string junk = "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n"
-                       "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ=\r\n";
+    std::string junk =
+        "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ=\r\n";
     try {
       decrypt_text(junk, keys_of({"alice"}));
       FAIL("decrypted junk");
@@ -238,8 +253,9 @@ TEST_CASE("corrupt, truncated or tampered encrypted content is bad input with Op
   SECTION("truncated") {
     std::string enc = encrypted_to(recipients({"alice"}), Cipher::aes256_cbc);
     std::string cut = enc.substr(0, enc.size() / 2) + "\r\n";
-    CHECK_THROWS_MATCHES(decrypt_text(cut, keys_of({"alice"})), Error,
-                         Catch::Predicate<Error>([](const Error& e) { return e.kind() == ErrorKind::bad_input; }));
+    CHECK_THROWS_MATCHES(
+        decrypt_text(cut, keys_of({"alice"})), Error,
+        Catch::Predicate<Error>([](const Error& e) { return e.kind() == ErrorKind::bad_input; }));
   }
   SECTION("a GCM ciphertext with one bit flipped fails its tag") {
     // Build the DER, flip a bit inside the encrypted content (near the end, before the tag), re-wrap.
@@ -253,8 +269,10 @@ TEST_CASE("corrupt, truncated or tampered encrypted content is bad input with Op
     Base64Sink b(b64);
     b.write(der);
     b.finish();
-    std::string tampered = "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data\r\n"
-                           "Content-Transfer-Encoding: base64\r\n\r\n" + b64.str();
+    std::string tampered =
+        "Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" +
+        b64.str();
     CHECK_THROWS_AS(decrypt_text(tampered, keys_of({"alice"})), Error);
   }
 }
@@ -283,7 +301,8 @@ TEST_CASE("triple wrap: outer signature, then encryption, then the inner signatu
   StringSink encrypted;
   VerifyResult o = verify(outer_p.src, outer_p.root, test::trust_root(), &encrypted);
   REQUIRE(o.ok());
-  CHECK_THAT(encrypted.str(), Catch::StartsWith("Content-Type: application/pkcs7-mime; smime-type=enveloped-data"));
+  CHECK_THAT(encrypted.str(),
+             Catch::StartsWith("Content-Type: application/pkcs7-mime; smime-type=enveloped-data"));
   auto inner_p = parse(decrypt_text(encrypted.str(), keys_of({"bob"})));
   StringSink content;
   CHECK(verify(inner_p.src, inner_p.root, test::trust_root(), &content).ok());
@@ -292,7 +311,8 @@ TEST_CASE("triple wrap: outer signature, then encryption, then the inner signatu
 
 TEST_CASE("a large body streams through sign+encrypt and decrypts intact", "[cms][stream]") {
   std::string body;
-  for (int i = 0; body.size() < 3 * 1024 * 1024; ++i) body += "line " + std::to_string(i) + " of a large message\r\n";
+  for (int i = 0; body.size() < 3 * 1024 * 1024; ++i)
+    body += "line " + std::to_string(i) + " of a large message\r\n";
   auto in = parse("Content-Type: text/plain\r\n\r\n" + body);
   StringSink out;
   sign_encrypt(in.src, in.root, test::identity("alice"), {}, recipients({"bob"}), {}, out);

@@ -13,13 +13,15 @@ using namespace smime;
 
 namespace {
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("smime-test-" + std::to_string(::getpid()) + "-" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("smime-test-" + std::to_string(::getpid()) + "-" + name))
+      .string();
 }
 
 std::string read_bio_all(BIO* bio, int chunk) {
   std::string out;
   std::string buf(static_cast<std::size_t>(chunk), '\0');
-  for (int n; (n = BIO_read(bio, buf.data(), chunk)) > 0;) out.append(buf.data(), static_cast<std::size_t>(n));
+  for (int n; (n = BIO_read(bio, buf.data(), chunk)) > 0;)
+    out.append(buf.data(), static_cast<std::size_t>(n));
   return out;
 }
 

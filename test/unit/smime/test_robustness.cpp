@@ -14,7 +14,8 @@ namespace {
 const std::string kEntity =
     "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n"
     "--outer\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-    "Gr\xC3\xBC\xC3\x9F" "e\r\n"
+    "Gr\xC3\xBC\xC3\x9F"
+    "e\r\n"
     "--outer\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\r\n"
     "--outer--\r\n";
@@ -61,7 +62,8 @@ bool survives(const std::string& text, const std::vector<DecryptionKey>& keys, c
 
 }  // namespace
 
-TEST_CASE("mutated signed and encrypted messages end in a verdict or a clear error, never a crash", "[robustness]") {
+TEST_CASE("mutated signed and encrypted messages end in a verdict or a clear error, never a crash",
+          "[robustness]") {
   test::Parsed in = test::parse(kEntity);
   std::vector<std::string> messages;
   for (SignMode mode : {SignMode::detached, SignMode::opaque}) {

@@ -1,11 +1,10 @@
 // Verification verdicts: tampering, untrusted signers, structural abuse, and an 8-bit body that
 // survives transport after signing.
+#include <openssl/pkcs7.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
-
-#include <openssl/pkcs7.h>
 
 #include "test_support.hpp"
 
@@ -127,7 +126,8 @@ TEST_CASE("a signature is untrusted under other anchors", "[verify]") {
   CHECK_THAT(r.reason, Catch::Contains("unable to get"));
 }
 
-TEST_CASE("validation time in the past: a signature made now does not verify before the certificate existed", "[verify]") {
+TEST_CASE("validation time in the past: a signature made now does not verify before the certificate existed",
+          "[verify]") {
   VerifyOptions past = test::trust_root();
   past.at_time = std::time(nullptr) - 10L * 365 * 24 * 3600;
   VerifyResult r = check(sign_as("alice"), past);
@@ -150,7 +150,8 @@ TEST_CASE("structural abuse of multipart/signed is refused with a reason", "[ver
     CHECK(check(multipart_signed(content, sig, "SHA256")).ok());
   }
   SECTION("a third part") {
-    VerifyResult r = check(multipart_signed(content, sig, "sha-256", "Content-Type: text/plain\r\n\r\nhidden\r\n--b1\r\n"));
+    VerifyResult r = check(
+        multipart_signed(content, sig, "sha-256", "Content-Type: text/plain\r\n\r\nhidden\r\n--b1\r\n"));
     CHECK(r.status == VerifyStatus::malformed);
     CHECK_THAT(r.reason, Catch::Contains("exactly two parts"));
   }
@@ -200,12 +201,14 @@ TEST_CASE("not a signed entity at all", "[verify]") {
   CHECK_THAT(r.reason, Catch::Contains("not a signed entity"));
 }
 
-TEST_CASE("an 8-bit body is made 7-bit before signing, so transport changes do not break it", "[verify][canonical]") {
+TEST_CASE("an 8-bit body is made 7-bit before signing, so transport changes do not break it",
+          "[verify][canonical]") {
   const std::string eight_bit =
       "Content-Type: text/plain; charset=utf-8\r\n"
       "Content-Transfer-Encoding: 8bit\r\n"
       "\r\n"
-      "Gr\xC3\xBC\xC3\x9F" "e aus K\xC3\xB6ln \xE2\x82\xAC 100\r\n";
+      "Gr\xC3\xBC\xC3\x9F"
+      "e aus K\xC3\xB6ln \xE2\x82\xAC 100\r\n";
   std::string s = sign_as("alice", eight_bit);
   for (unsigned char ch : s) REQUIRE(ch < 0x80);  // nothing left for a 7-bit hop to re-encode
   CHECK_THAT(s, Catch::Contains("Content-Transfer-Encoding: quoted-printable"));
@@ -225,7 +228,9 @@ TEST_CASE("an 8-bit body is made 7-bit before signing, so transport changes do n
   auto inner = parse(content.take());
   StringSink text;
   mime::write_decoded_body(inner.src, inner.root, text);
-  CHECK(text.str() == "Gr\xC3\xBC\xC3\x9F" "e aus K\xC3\xB6ln \xE2\x82\xAC 100\r\n");
+  CHECK(text.str() ==
+        "Gr\xC3\xBC\xC3\x9F"
+        "e aus K\xC3\xB6ln \xE2\x82\xAC 100\r\n");
 }
 
 TEST_CASE("a signed message read from a file verifies like one in memory", "[verify][stream]") {

@@ -1,4 +1,5 @@
 // BIO_METHODs that let OpenSSL read from a Source range and write into a Sink without copies.
+#include <cstring>
 #include <exception>
 
 #include "smime/io.hpp"
@@ -35,20 +36,27 @@ int read_crlf(SourceState* st, char* buf, int len) {
     std::string& raw = st->raw;
     std::size_t n = st->src.read(st->pos, raw.data(), want);
     st->pos += n;
-    for (std::size_t i = 0; i < n; ++i) {
-      char c = raw[i];
-      if (c == '\n' && !st->prev_cr) {
+    // Whole spans between line feeds are copied at once.
+    for (std::size_t i = 0; i < n;) {
+      const void* hit = std::memchr(raw.data() + i, '\n', n - i);
+      const std::size_t lf = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - raw.data()) : n;
+      std::memcpy(buf + out, raw.data() + i, lf - i);
+      out += lf - i;
+      if (lf > i) st->prev_cr = raw[lf - 1] == '\r';
+      if (lf == n) break;
+      if (!st->prev_cr) {
         buf[out++] = '\r';
         if (out == cap) {
           st->pending_lf = true;
           st->prev_cr = true;
-          // Any raw bytes after this one were not consumed: step back.
-          st->pos -= (n - i - 1);
+          // The raw bytes after this LF were not consumed: step back.
+          st->pos -= (n - lf - 1);
           return static_cast<int>(out);
         }
       }
-      buf[out++] = c;
-      st->prev_cr = (c == '\r');
+      buf[out++] = '\n';
+      st->prev_cr = false;
+      i = lf + 1;
     }
   }
   return static_cast<int>(out);

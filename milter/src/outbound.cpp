@@ -304,6 +304,113 @@ Verdict unchanged(std::vector<std::string> log) {
   return v;
 }
 
+// The recipients' encryption certificates (one RecipientInfo per distinct certificate), and who has none.
+struct RecipientPlan {
+  std::vector<smime::Recipient> recipients;
+  std::vector<std::string> fingerprints;
+  std::vector<std::string> covered;  // recipients with a certificate
+  std::vector<std::string> missing;  // recipients without one
+};
+
+RecipientPlan resolve_recipients(keystore::Store& store, const Message& message, const conf::Profile& profile,
+                                 keystore::Time t, std::vector<std::string>& log) {
+  const smime::RsaKeyTransport padding = profile.rsa_key_transport == conf::RsaKeyTransport::oaep
+                                             ? smime::RsaKeyTransport::oaep
+                                             : smime::RsaKeyTransport::pkcs1v15;
+  RecipientPlan plan;
+  for (const std::string& rcpt : message.envelope.recipients) {
+    keystore::LookupResult r = keystore::encryption_certificate(store, rcpt, t);
+    if (!r.found()) {
+      plan.missing.push_back(rcpt);
+      log.push_back("recipient=" + sanitize(rcpt) + " certificate=none why=\"" + sanitize(r.explanation) +
+                    "\"");
+      continue;
+    }
+    plan.covered.push_back(rcpt);
+    const std::string& fp = r.chosen->facts.fingerprint;
+    log.push_back("recipient=" + sanitize(rcpt) + " certificate=" + fp +
+                  " match=" + keystore::to_string(r.match) +
+                  " capabilities=" + (r.chosen->capabilities.present ? "stored" : "unknown"));
+    if (std::find(plan.fingerprints.begin(), plan.fingerprints.end(), fp) != plan.fingerprints.end())
+      continue;
+    plan.fingerprints.push_back(fp);
+    plan.recipients.push_back(
+        smime::Recipient{smime::share(r.chosen->cert.get()), padding, r.chosen->capabilities});
+  }
+  return plan;
+}
+
+// What recipients without a certificate mean under the profile: bounce throws (no_certificate), drop
+// returns the discard verdict, split and plain say whether to encrypt and whether to split.
+struct Coverage {
+  bool encrypt = true;
+  bool split = false;
+};
+
+std::optional<Verdict> apply_missing_policy(const conf::Profile& profile, const RecipientPlan& plan,
+                                            Coverage& c, std::vector<std::string>& log) {
+  if (plan.missing.empty()) return std::nullopt;
+  switch (profile.missing_certificate) {
+    case conf::MissingCertificate::bounce:
+      throw Failure(
+          FailureClass::no_certificate,
+          "no usable encryption certificate for " + sanitize(join(plan.missing, ", ", kMaxNamedRecipients)));
+    case conf::MissingCertificate::drop: {
+      log.push_back("action=discard reason=missing-certificate policy=drop recipients=" +
+                    std::to_string(plan.missing.size()));
+      Verdict v;
+      v.action = conf::Action::discard;
+      v.log = std::move(log);
+      return v;
+    }
+    case conf::MissingCertificate::split:
+      if (plan.covered.empty()) {
+        c.encrypt = false;
+        log.push_back("missing-certificate=split recipients-with-certificate=0 outcome=plain-to-all");
+      } else {
+        c.split = true;
+        log.push_back("missing-certificate=split encrypted-for=" + std::to_string(plan.covered.size()) +
+                      " split-off=" + std::to_string(plan.missing.size()));
+      }
+      break;
+    case conf::MissingCertificate::plain:
+      c.encrypt = false;
+      log.push_back("missing-certificate=plain outcome=plain-to-all recipients-without=" +
+                    std::to_string(plan.missing.size()));
+      break;
+  }
+  return std::nullopt;
+}
+
+std::string plural(std::size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// The trace header's text: what was done, and what was not.
+std::string trace_text(const conf::Profile& profile, const std::string& sign_text,
+                       const std::optional<smime::Cipher>& cipher, const RecipientPlan& plan) {
+  std::string trace = sign_text;
+  if (cipher) {
+    trace += std::string(trace.empty() ? "" : "; ") + "encrypted " + std::string(smime::to_string(*cipher)) +
+             " to " + plural(plan.covered.size(), "recipient", "recipients");
+    if (profile.mode == conf::Mode::triple) trace += "; signed again (triple wrap)";
+  } else if (profile.encrypts()) {
+    trace += "; not encrypted: no certificate for " + plural(plan.missing.size(), "recipient", "recipients");
+  }
+  return trace;
+}
+
+// The certificates used are marked so (least-recently-used eviction, `list`). The new message is
+// complete already: a store failure here is only logged.
+void mark_used(keystore::Store& store, const std::vector<std::string>& fingerprints, keystore::Time t,
+               std::vector<std::string>& log) {
+  try {
+    for (const auto& fp : fingerprints) store.mark_used(fp, t);
+  } catch (const std::exception& e) {
+    log.push_back("warning=mark-used-failed reason=\"" + sanitize(e.what()) + "\"");
+  }
+}
+
 Verdict run(const conf::Config& config, keystore::Store& store, const Message& message,
             const conf::Profile& profile, std::time_t now, std::vector<std::string>& log) {
   const auto t = static_cast<keystore::Time>(now);
@@ -324,68 +431,13 @@ Verdict run(const conf::Config& config, keystore::Store& store, const Message& m
   std::optional<Signer> signer;
   if (profile.signs()) signer = load_signer(store, profile, message, now, log);
 
-  // Recipients' certificates.
-  bool encrypt = profile.encrypts();
-  std::vector<smime::Recipient> recipients;
-  std::vector<std::string> recipient_fps;
-  std::vector<std::string> covered;  // recipients with a certificate
-  std::vector<std::string> missing;  // recipients without one
-  bool split = false;
-  if (encrypt) {
-    const smime::RsaKeyTransport padding = profile.rsa_key_transport == conf::RsaKeyTransport::oaep
-                                               ? smime::RsaKeyTransport::oaep
-                                               : smime::RsaKeyTransport::pkcs1v15;
-    for (const std::string& rcpt : message.envelope.recipients) {
-      keystore::LookupResult r = keystore::encryption_certificate(store, rcpt, t);
-      if (!r.found()) {
-        missing.push_back(rcpt);
-        log.push_back("recipient=" + sanitize(rcpt) + " certificate=none why=\"" + sanitize(r.explanation) +
-                      "\"");
-        continue;
-      }
-      covered.push_back(rcpt);
-      const std::string& fp = r.chosen->facts.fingerprint;
-      log.push_back("recipient=" + sanitize(rcpt) + " certificate=" + fp +
-                    " match=" + keystore::to_string(r.match) +
-                    " capabilities=" + (r.chosen->capabilities.present ? "stored" : "unknown"));
-      if (std::find(recipient_fps.begin(), recipient_fps.end(), fp) != recipient_fps.end()) continue;
-      recipient_fps.push_back(fp);
-      recipients.push_back(
-          smime::Recipient{smime::share(r.chosen->cert.get()), padding, r.chosen->capabilities});
-    }
-    if (!missing.empty()) {
-      const std::string names = sanitize(join(missing, ", ", kMaxNamedRecipients));
-      switch (profile.missing_certificate) {
-        case conf::MissingCertificate::bounce:
-          throw Failure(FailureClass::no_certificate, "no usable encryption certificate for " + names);
-        case conf::MissingCertificate::drop: {
-          log.push_back("action=discard reason=missing-certificate policy=drop recipients=" +
-                        std::to_string(missing.size()));
-          Verdict v;
-          v.action = conf::Action::discard;
-          v.log = std::move(log);
-          return v;
-        }
-        case conf::MissingCertificate::split:
-          if (covered.empty()) {
-            encrypt = false;
-            log.push_back("missing-certificate=split recipients-with-certificate=0 outcome=plain-to-all");
-          } else {
-            split = true;
-            log.push_back("missing-certificate=split encrypted-for=" + std::to_string(covered.size()) +
-                          " split-off=" + std::to_string(missing.size()));
-          }
-          break;
-        case conf::MissingCertificate::plain:
-          encrypt = false;
-          log.push_back("missing-certificate=plain outcome=plain-to-all recipients-without=" +
-                        std::to_string(missing.size()));
-          break;
-      }
-    }
+  RecipientPlan plan;
+  Coverage coverage{profile.encrypts(), false};
+  if (coverage.encrypt) {
+    plan = resolve_recipients(store, message, profile, t, log);
+    if (auto dropped = apply_missing_policy(profile, plan, coverage, log)) return std::move(*dropped);
   }
-
-  if (!encrypt && !signer) {
+  if (!coverage.encrypt && !signer) {
     log.push_back("action=unchanged reason=not-encrypted-no-certificate");
     return unchanged(std::move(log));
   }
@@ -404,79 +456,60 @@ Verdict run(const conf::Config& config, keystore::Store& store, const Message& m
                                              std::string(conf::to_string(profile.digest)) + " by " +
                                              signer->label
                                        : std::string();
+  auto sign_only = [&](smime::Sink& out) {
+    smime::sign(message.body, content, signer->identity, sopts, out);
+  };
 
   std::optional<smime::Cipher> used_cipher;
   Entity rewritten;
-  if (encrypt) {
+  if (coverage.encrypt) {
     smime::EncryptOptions eopts;
     eopts.cipher = to_smime(profile.cipher);
     rewritten = produce(config, size_hint, [&](smime::Sink& out) {
       if (!signer)
-        used_cipher = smime::encrypt(message.body, content, recipients, eopts, out);
+        used_cipher = smime::encrypt(message.body, content, plan.recipients, eopts, out);
       else if (profile.mode == conf::Mode::triple)
-        used_cipher =
-            smime::triple_wrap(message.body, content, signer->identity, sopts, recipients, eopts, sopts, out);
+        used_cipher = smime::triple_wrap(message.body, content, signer->identity, sopts, plan.recipients,
+                                         eopts, sopts, out);
       else
         used_cipher =
-            smime::sign_encrypt(message.body, content, signer->identity, sopts, recipients, eopts, out);
+            smime::sign_encrypt(message.body, content, signer->identity, sopts, plan.recipients, eopts, out);
     });
   } else {
-    rewritten = produce(config, size_hint, [&](smime::Sink& out) {
-      smime::sign(message.body, content, signer->identity, sopts, out);
-    });
-  }
-
-  std::string trace;
-  if (signer) trace = sign_text;
-  if (used_cipher) {
-    trace += std::string(trace.empty() ? "" : "; ") + "encrypted " +
-             std::string(smime::to_string(*used_cipher)) + " to " + std::to_string(covered.size()) +
-             (covered.size() == 1 ? " recipient" : " recipients");
-    if (profile.mode == conf::Mode::triple) trace += "; signed again (triple wrap)";
-  } else if (profile.encrypts()) {
-    trace += "; not encrypted: no certificate for " + std::to_string(missing.size()) +
-             (missing.size() == 1 ? " recipient" : " recipients");
+    rewritten = produce(config, size_hint, sign_only);
   }
 
   Verdict v;
   v.action = conf::Action::accept;
-  v.header_edits = header_edits(config, message.headers, rewritten.headers, trace);
+  v.header_edits = header_edits(config, message.headers, rewritten.headers,
+                                trace_text(profile, sign_text, used_cipher, plan));
   v.new_body = rewritten.body;
 
-  if (split) {
+  if (coverage.split) {  // the copy for the others: signed if the profile signs, never encrypted
     std::string copy_trace = "not encrypted (no certificate): split copy";
     smime::Source copy = smime::Source::from_string({});
     if (signer) {
-      Entity signed_copy = produce(config, size_hint, [&](smime::Sink& out) {
-        smime::sign(message.body, content, signer->identity, sopts, out);
-      });
+      Entity signed_copy = produce(config, size_hint, sign_only);
       copy_trace = sign_text + "; " + copy_trace;
       copy = whole_message(config, parts.outer, signed_copy.headers, copy_trace, signed_copy.body);
     } else {
       copy = whole_message(config, parts.outer, parts.content, copy_trace, message.body);
     }
-    v.remove_recipients = missing;
-    v.split = SplitCopy{message.envelope.sender, missing, copy};
+    v.remove_recipients = plan.missing;
+    v.split = SplitCopy{message.envelope.sender, plan.missing, copy};
   }
 
-  // Bookkeeping: which certificates were used. The new message is complete; a store failure here is
-  // only logged (the message does not depend on it).
-  std::vector<std::string> used = recipient_fps;
-  if (!used_cipher) used.clear();
+  std::vector<std::string> used = used_cipher ? plan.fingerprints : std::vector<std::string>{};
   if (signer) used.push_back(signer->fingerprint);
-  try {
-    for (const auto& fp : used) store.mark_used(fp, t);
-  } catch (const std::exception& e) {
-    log.push_back("warning=mark-used-failed reason=\"" + sanitize(e.what()) + "\"");
-  }
+  mark_used(store, used, t, log);
 
   std::string summary = "action=rewrite";
   if (signer) summary += " signed=" + std::string(conf::to_string(profile.sign_mode));
   if (used_cipher)
     summary += " encrypted=" + std::string(smime::to_string(*used_cipher)) +
-               " recipients=" + std::to_string(covered.size());
+               " recipients=" + std::to_string(plan.covered.size());
   if (profile.mode == conf::Mode::triple && used_cipher) summary += " triple=yes";
-  if (split) summary += " split=" + std::to_string(missing.size());
+  if (coverage.split) summary += " split=" + std::to_string(plan.missing.size());
   summary += std::string(" spooled=") + (rewritten.spooled ? "yes" : "no");
   log.push_back(summary);
   v.log = std::move(log);

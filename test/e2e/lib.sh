@@ -55,9 +55,11 @@ finish() {
   exit 1
 }
 
-# Ports from our PID (another range than postfix_sign.sh), so that parallel runs do not collide.
-smtpd_port=$((40000 + $$ % 20000))
+# Ports from our PID, so that parallel runs do not collide; a script may set E2E_PORT_BASE before
+# sourcing this file to use another range (postfix_sign.sh: 20000, the default here: 40000).
+smtpd_port=$((${E2E_PORT_BASE:-40000} + $$ % 20000))
 sink_port=$((smtpd_port + 1))
+reinject_port=$((smtpd_port + 2))
 
 # start_milter CONFIG — check and start the milter; its socket must be $D/milter.sock
 start_milter() {
@@ -67,12 +69,31 @@ start_milter() {
   for _ in $(seq 100); do [ -S "$D/milter.sock" ] && break; sleep 0.1; done
   [ -S "$D/milter.sock" ] || fatal "milter socket did not appear"
 }
+# stop_milter — stop the milter mid-run (e.g. to check what Postfix answers without it)
+stop_milter() {
+  [ -n "$milter_pid" ] || return 0
+  kill "$milter_pid" 2> /dev/null
+  wait "$milter_pid" 2> /dev/null
+  milter_pid=""
+}
 start_sink() {
   mkdir -p "$D/sink"
   smtp-sink -u root -d "$D/sink/%M." "127.0.0.1:$sink_port" 100 &
   sink_pid=$!
 }
+# start_postfix [--size-limit BYTES] [--reinject] — the private instance on $smtpd_port, relaying to the
+# sink; --size-limit sets message_size_limit; --reinject adds a second smtpd without milters on
+# 127.0.0.1:$reinject_port (the milter's re-injection address, e.g. for split copies).
+# shellcheck disable=SC2120  # the options are optional
 start_postfix() {
+  local size_limit="" reinject=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --size-limit) size_limit=$2; shift 2 ;;
+      --reinject) reinject=1; shift ;;
+      *) fatal "start_postfix: unknown option $1" ;;
+    esac
+  done
   mkdir -p "$D/conf" "$D/queue" "$D/data"
   cp /etc/postfix/master.cf "$D/conf/"
   cat > "$D/conf/main.cf" <<CF
@@ -94,6 +115,10 @@ maillog_file = /dev/stdout
 smtp_tls_security_level = none
 CF
   sed -i "s/^smtp      inet  n       -       y       -       -       smtpd/$smtpd_port      inet  n       -       n       -       -       smtpd/" "$D/conf/master.cf"
+  if [ -n "$size_limit" ]; then echo "message_size_limit = $size_limit" >> "$D/conf/main.cf"; fi
+  if [ -n "$reinject" ]; then
+    echo "127.0.0.1:$reinject_port inet n - n - - smtpd -o smtpd_milters= -o non_smtpd_milters= -o receive_override_options=no_milters" >> "$D/conf/master.cf"
+  fi
   postconf -c "$D/conf" -F '*/*/chroot = n'
   chown -R postfix "$D/data"
   postfix -c "$D/conf" set-permissions > /dev/null 2>&1 || true

@@ -1,5 +1,6 @@
 // The built-in configuration used by scripts/run: everything under ./var (relative to the working
-// directory), a unix socket, outbound mail signed (detached) with the sender domain's identity.
+// directory), a unix socket, outbound mail signed (detached) with the sender domain's identity, inbound
+// mail decrypted and verified, revocation checked fail-closed.
 #include "conf/config.hpp"
 
 namespace conf {
@@ -38,7 +39,23 @@ constexpr std::string_view default_json = R"json({
     "signing": "reject"
   },
   "trace_header": "X-SMIME-Milter",
-  "limits": { "max_message_size": "100M", "mime_depth": 32, "mime_parts": 10000 }
+  "limits": { "max_message_size": "100M", "mime_depth": 32, "mime_parts": 10000 },
+  "inbound": {
+    "comment": "Decrypt and verify mail from outside; results in Authentication-Results (authserv-id: host name).",
+    "decrypt": true,
+    "verify": true,
+    "remove_signature": false,
+    "actions": { "fail": "deliver", "permerror": "deliver", "temperror": "deliver",
+                 "undecryptable": "deliver", "unauthenticated": "deliver" },
+    "harvest": { "enabled": true }
+  },
+  "revocation": {
+    "enabled": true,
+    "order": ["ocsp", "crl"],
+    "encrypt": "fail-closed",
+    "verify": "fail-closed",
+    "cache_directory": "./var/revocation"
+  }
 }
 )json";
 }  // namespace

@@ -4,6 +4,8 @@
 // for; whatever else the object holds is reported as an unknown key (with the closest known key as a
 // suggestion). A problem is recorded with its path and reading goes on with the default, so one typo does
 // not hide the next. Cross-references (profiles, reinjection) are checked once every section is read.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -642,16 +644,126 @@ void read_limits(Ctx& ctx, const json* j, Limits& out) {
   o.finish();
 }
 
-void read_trace_header(Object& root, std::string& out) {
-  std::string s = out;
-  if (!read_string(root, "trace_header", s, true)) return;
+// Why `s` is not usable as a header field name we write, or "" when it is.
+std::string header_name_problem(const std::string& s) {
   for (char c : s)
     if (static_cast<unsigned char>(c) < 33 || static_cast<unsigned char>(c) > 126 || c == ':')
-      return root.ctx().error(
-          root.path_of("trace_header"),
-          "not a header field name (printable ASCII, no space or colon); \"\" disables it");
-  if (s.size() > 76) return root.ctx().error(root.path_of("trace_header"), "longer than 76 bytes");
+      return "not a header field name (printable ASCII, no space or colon); \"\" disables it";
+  if (s.size() > 76) return "longer than 76 bytes";
+  return {};
+}
+
+// A header field name we write; "" (turned off) allowed.
+void read_header_name(Object& o, std::string_view key, std::string& out) {
+  std::string s = out;
+  if (!read_string(o, key, s, true)) return;
+  if (std::string why = header_name_problem(s); !why.empty()) return o.ctx().error(o.path_of(key), why);
   out = s;
+}
+
+void read_trace_header(Object& root, std::string& out) { read_header_name(root, "trace_header", out); }
+
+// The machine's host name: the default authserv-id.
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+// An RFC 8601 authserv-id is a `value` (a token or quoted string); we accept what is a token and a
+// domain-like name: letters, digits and ".-_".
+bool valid_authserv_id(const std::string& s) {
+  return !s.empty() && s.size() <= 255 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
+  });
+}
+
+void read_inbound(Ctx& ctx, const json* j, Inbound& out) {
+  Object o(ctx, j, "$.inbound");
+  read_bool(o, "decrypt", out.decrypt);
+  read_bool(o, "verify", out.verify);
+  read_bool(o, "remove_signature", out.remove_signature);
+  if (read_string(o, "authserv_id", out.authserv_id) && !valid_authserv_id(out.authserv_id))
+    ctx.error(o.path_of("authserv_id"), "not a host-name-like token (letters, digits, '.', '-', '_')");
+  if (out.authserv_id.empty()) out.authserv_id = host_name();
+  {
+    Object h(ctx, o.get("headers"), o.path_of("headers"));
+    read_header_name(h, "smime", out.headers.smime);
+    read_header_name(h, "decrypted", out.headers.decrypted);
+    read_header_name(h, "verified", out.headers.verified);
+    h.finish();
+  }
+  {
+    Object a(ctx, o.get("actions"), o.path_of("actions"));
+    read_enum(a, "fail", out.actions.fail, names::inbound_action);
+    read_enum(a, "permerror", out.actions.permerror, names::inbound_action);
+    read_enum(a, "temperror", out.actions.temperror, names::inbound_action);
+    read_enum(a, "undecryptable", out.actions.undecryptable, names::inbound_action);
+    read_enum(a, "unauthenticated", out.actions.unauthenticated, names::inbound_action);
+    a.finish();
+  }
+  {
+    Object h(ctx, o.get("harvest"), o.path_of("harvest"));
+    read_bool(h, "enabled", out.harvest.enabled);
+    read_bool(h, "unverified", out.harvest.unverified);
+    read_bool(h, "updates", out.harvest.updates);
+    read_size(h, "size_limit", out.harvest.size_limit, 1 * MiB, 1024 * GiB);
+    read_duration(h, "warning_window", out.harvest.warning_window, std::chrono::seconds(0),
+                  std::chrono::seconds(365LL * 86400));
+    h.finish();
+  }
+  o.finish();
+}
+
+void read_revocation(Ctx& ctx, const json* j, Revocation& out) {
+  Object o(ctx, j, "$.revocation");
+  read_bool(o, "enabled", out.enabled);
+  std::vector<RevocationMethod> order;
+  if (read_list(
+          o, "order", order, "\"ocsp\" or \"crl\"",
+          [](const std::string& s, std::string* why) -> std::optional<RevocationMethod> {
+            for (const auto& [name, value] : names::revocation_method)
+              if (name == s) return value;
+            *why = "unknown method '" + s + "'; expected \"ocsp\" or \"crl\"";
+            return std::nullopt;
+          },
+          false)) {
+    std::set<RevocationMethod> seen(order.begin(), order.end());
+    if (seen.size() != order.size())
+      ctx.error(o.path_of("order"), "a method is named twice");
+    else
+      out.order = std::move(order);
+  }
+  read_enum(o, "encrypt", out.encrypt, names::undetermined);
+  read_enum(o, "verify", out.verify, names::undetermined);
+  {
+    const json* v = o.get("no_distribution_point");
+    if (v != nullptr) {
+      if (v->is_string() && v->get<std::string>() == "good")
+        out.no_distribution_point_is_good = true;
+      else if (v->is_string() && v->get<std::string>() == "undetermined")
+        out.no_distribution_point_is_good = false;
+      else
+        ctx.error(o.path_of("no_distribution_point"), "expected one of: undetermined, good");
+    }
+  }
+  read_duration(o, "connect_timeout", out.connect_timeout, std::chrono::seconds(1),
+                std::chrono::seconds(300));
+  read_duration(o, "timeout", out.timeout, std::chrono::seconds(1), std::chrono::seconds(600));
+  read_size(o, "max_crl_size", out.max_crl_size, 1 * KiB, 1 * GiB);
+  read_size(o, "max_ocsp_size", out.max_ocsp_size, 1 * KiB, 16 * MiB);
+  read_string(o, "proxy", out.proxy, true);
+  read_duration(o, "clock_skew", out.clock_skew, std::chrono::seconds(0), std::chrono::seconds(86400));
+  read_duration(o, "ocsp_max_age", out.ocsp_max_age, std::chrono::seconds(60),
+                std::chrono::seconds(365LL * 86400));
+  read_duration(o, "crl_grace", out.crl_grace, std::chrono::seconds(0), std::chrono::seconds(365LL * 86400));
+  read_duration(o, "negative_cache", out.negative_cache, std::chrono::seconds(0),
+                std::chrono::seconds(86400));
+  read_path(o, "cache_directory", out.cache_directory);
+  if (out.connect_timeout > out.timeout)
+    ctx.error(o.path_of("connect_timeout"), "greater than revocation.timeout");
+  o.finish();
 }
 
 // ---- JSON syntax: errors with line and column, duplicate keys ----
@@ -757,6 +869,8 @@ Config parse(std::string_view json_text, std::string_view origin) {
     read_reinjection(ctx, root.get("reinjection"), c.reinjection);
     read_trace_header(root, c.trace_header);
     read_limits(ctx, root.get("limits"), c.limits);
+    read_inbound(ctx, root.get("inbound"), c.inbound);
+    read_revocation(ctx, root.get("revocation"), c.revocation);
     root.finish();
 
     // Cross-checks once everything is read.
@@ -771,6 +885,7 @@ Config parse(std::string_view json_text, std::string_view origin) {
                 "greater than limits.max_message_size (" + size_text(c.limits.max_message_size) + ")");
   } else {
     c.profiles = read_profiles(ctx, nullptr);
+    read_inbound(ctx, nullptr, c.inbound);
   }
   if (!ctx.issues.empty()) throw ConfigError(std::string(origin), std::move(ctx.issues));
   if (!c.outbound.default_profile) c.outbound.default_profile = c.profiles.at("none");

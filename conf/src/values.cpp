@@ -80,5 +80,8 @@ std::string_view to_string(Cipher v) { return name_of(names::cipher, v); }
 std::string_view to_string(RsaKeyTransport v) { return name_of(names::rsa_key_transport, v); }
 std::string_view to_string(MissingCertificate v) { return name_of(names::missing_certificate, v); }
 std::string_view to_string(Action v) { return name_of(names::action, v); }
+std::string_view to_string(InboundAction v) { return name_of(names::inbound_action, v); }
+std::string_view to_string(RevocationMethod v) { return name_of(names::revocation_method, v); }
+std::string_view to_string(Undetermined v) { return name_of(names::undetermined, v); }
 
 }  // namespace conf

@@ -39,4 +39,16 @@ inline constexpr std::pair<std::string_view, Action> action[] = {{"accept", Acti
                                                                  {"reject", Action::reject},
                                                                  {"discard", Action::discard}};
 
+inline constexpr std::pair<std::string_view, InboundAction> inbound_action[] = {
+    {"deliver", InboundAction::deliver},
+    {"quarantine", InboundAction::quarantine},
+    {"reject", InboundAction::reject},
+    {"tempfail", InboundAction::tempfail}};
+inline constexpr std::pair<std::string_view, RevocationMethod> revocation_method[] = {
+    {"ocsp", RevocationMethod::ocsp}, {"crl", RevocationMethod::crl}};
+inline constexpr std::pair<std::string_view, Undetermined> undetermined[] = {
+    {"fail-closed", Undetermined::fail_closed},
+    {"fail-open", Undetermined::fail_open},
+    {"tempfail", Undetermined::tempfail}};
+
 }  // namespace conf::names

@@ -15,9 +15,11 @@ enum Exit : int {
   kOk = 0,
   kNotFound = 1,  // no such certificate, or no usable certificate (lookup)
   kUsage = 2,
-  kBadInput = 3,  // unreadable or malformed file, wrong passphrase
-  kRefused = 4,   // certificate does not meet the requirements (use --force)
-  kStore = 5,     // the store cannot be opened, is locked, or another internal failure
+  kBadInput = 3,      // unreadable or malformed file, wrong passphrase
+  kRefused = 4,       // certificate does not meet the requirements (use --force)
+  kStore = 5,         // the store cannot be opened, is locked, or another internal failure
+  kRevoked = 6,       // revocation: the certificate is revoked
+  kUndetermined = 7,  // revocation: its status could not be determined
 };
 
 struct Context {
@@ -43,5 +45,6 @@ int cmd_import(Context& c);
 int cmd_remove(Context& c);
 int cmd_trust(Context& c);
 int cmd_generate(Context& c);
+int cmd_revocation(Context& c);
 
 }  // namespace cli

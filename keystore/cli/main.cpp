@@ -1,8 +1,8 @@
 // smime-keystore: inspect and manage the smime-milter certificate store.
 //
 // Exit codes (see smime-keystore(1)): 0 done; 1 not found / no usable certificate; 2 usage; 3 bad
-// input; 4 refused by the certificate requirements; 5 store or internal failure. Errors are one line
-// on standard error saying what to do.
+// input; 4 refused by the certificate requirements; 5 store or internal failure; revocation: 6 revoked,
+// 7 undetermined. Errors are one line on standard error saying what to do.
 #include <openssl/err.h>
 
 #include <cstdlib>
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "conf/error.hpp"
 #include "context.hpp"
 #include "keystore/error.hpp"
 #include "smime/error.hpp"
@@ -31,6 +32,7 @@ const char kUsage[] =
     "  harvested [--hours N] [--json]\n"
     "  trust     add FILE... [--force] | list [--json] | remove FINGERPRINT...\n"
     "  lookup    ADDRESS [--sign] [--json]\n"
+    "  revocation (FINGERPRINT | ADDRESS | FILE) [--config FILE] [--cached] [--json]\n"
     "  generate  [--cn CN] [--org O] [--unit OU] [--locality L] [--state ST] [--country C] [--email A]...\n"
     "            [--dns D]... [--digest sha256|sha384|sha512] [--days N] [--key-type rsa|ec] [--key-size "
     "BITS]\n"
@@ -56,6 +58,7 @@ const std::map<std::string, Command>& commands() {
       {"harvested", {cli::cmd_harvested, {{"hours", true}, {"json"}}}},
       {"trust", {cli::cmd_trust, {{"force"}, {"json"}}}},
       {"lookup", {cli::cmd_lookup, {{"sign"}, {"json"}}}},
+      {"revocation", {cli::cmd_revocation, {{"config", true}, {"cached"}, {"json"}}}},
       {"generate", {cli::cmd_generate, {{"cn", true},       {"org", true},      {"unit", true},
                                         {"locality", true}, {"state", true},    {"country", true},
                                         {"email", true},    {"dns", true},      {"digest", true},
@@ -142,6 +145,8 @@ int main(int argc, char** argv) {
         break;
     }
     return fail(cli::kStore, e.what(), "this is an internal failure; please report it");
+  } catch (const conf::ConfigError& e) {
+    return fail(cli::kBadInput, e.what(), "check the file given with --config (smime-milter -n -c FILE)");
   } catch (const std::exception& e) {
     return fail(cli::kStore, e.what(), "this is an internal failure; please report it");
   }

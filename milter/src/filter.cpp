@@ -220,8 +220,16 @@ Status Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) 
 
   // The pipeline in a worker thread; this (the callback) thread keeps the MTA waiting meanwhile.
   // The worker uses the store and the message only while we wait here, never concurrently.
-  auto work =
-      std::async(std::launch::async, [&] { return processor_(config, *store, message, std::time(nullptr)); });
+  std::shared_ptr<revocation::Checker> checker;
+  try {
+    checker = revocation_.checker_for(config);
+  } catch (const std::exception& e) {  // the cache directory cannot be created, say
+    logging::error(qid, "decision action=tempfail reason=revocation-unavailable error=" + quote(e.what()));
+    return act(api, config.failure_actions.internal, "revocation checking unavailable, try again later");
+  }
+  auto work = std::async(std::launch::async, [&] {
+    return processor_(config, *store, checker.get(), message, std::time(nullptr));
+  });
   while (work.wait_for(progress_interval_) != std::future_status::ready) {
     if (!api.progress()) logging::warning(qid, "progress-refused");
   }
@@ -231,7 +239,8 @@ Status Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) 
                          " header_edits=" + std::to_string(verdict.header_edits.size()) +
                          " new_body=" + (verdict.new_body ? "yes" : "no") +
                          " remove_recipients=" + std::to_string(verdict.remove_recipients.size()) +
-                         " split=" + (verdict.split ? "yes" : "no"));
+                         " split=" + (verdict.split ? "yes" : "no") +
+                         " quarantine=" + (verdict.quarantine ? "yes" : "no"));
   return apply_verdict(ctx, msg, api, verdict);
 }
 
@@ -307,6 +316,11 @@ Status Filter::apply_verdict(ConnectionContext& ctx, MessageContext& msg, Milter
 
   for (const std::string& rcpt : verdict.remove_recipients) {
     if (!api.delrcpt("<" + rcpt + ">")) return refused("delrcpt");
+  }
+  // Last: on hold with the changes made (the hold queue keeps the message as it would have been delivered).
+  if (verdict.quarantine) {
+    if (!api.quarantine(*verdict.quarantine)) return refused("quarantine");
+    logging::info(qid, "quarantined reason=" + quote(*verdict.quarantine));
   }
   return Status::continue_;
 }

@@ -25,6 +25,7 @@
 
 #include "context.hpp"
 #include "milter_api.hpp"
+#include "revocation_service.hpp"
 
 namespace milter {
 
@@ -41,7 +42,8 @@ enum class Status : int {  // the values of SMFIS_*
 std::string_view to_string(Status s);
 
 // The pipeline. Default: milter::process_message.
-using Processor = std::function<Verdict(const conf::Config&, keystore::Store&, const Message&, std::time_t)>;
+using Processor = std::function<Verdict(const conf::Config&, keystore::Store&, revocation::Checker*,
+                                        const Message&, std::time_t)>;
 // Opens the keystore for a message's configuration. Default: the connection's lazily opened SQLite store.
 using StoreOpener = std::function<keystore::Store&(ConnectionContext&, const conf::Config&)>;
 // Delivers a split copy. Default: smtp_send to config.reinjection. Throws on failure.
@@ -78,6 +80,7 @@ class Filter {
   Processor processor_;
   StoreOpener store_opener_;
   Reinjector reinjector_;
+  RevocationService revocation_;
   std::chrono::milliseconds progress_interval_{10000};
 };
 

@@ -30,6 +30,7 @@
 #include "keystore/sqlite_store.hpp"
 #include "logging.hpp"
 #include "pipeline.hpp"
+#include "revocation_service.hpp"
 #include "smime/io.hpp"
 #include "smime/mime.hpp"
 
@@ -255,7 +256,12 @@ int dry_run(const Options& o, const conf::Config& config) {
     verdict.reply_text = "keystore unavailable";
     verdict.log.push_back("decision reason=keystore-unavailable error=" + milter::logging::quote(e.what()));
   }
-  if (store) verdict = milter::process_message(config, *store, message, std::time(nullptr));
+  if (store) {
+    // The dry run checks revocation as the milter would (network and cache included).
+    milter::RevocationService revocation;
+    std::shared_ptr<revocation::Checker> checker = revocation.checker_for(config);
+    verdict = milter::process_message(config, *store, checker.get(), message, std::time(nullptr));
+  }
 
   std::ostream& os = std::cout;
   for (const std::string& line : verdict.log) os << "# " << line << "\n";

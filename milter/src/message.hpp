@@ -65,6 +65,9 @@ struct Verdict {
   std::optional<smime::Source> new_body;  // the whole new body (CRLF line ends), streamed to the MTA
   std::vector<std::string> remove_recipients;
   std::optional<SplitCopy> split;
+  // With action accept: put the message on hold (smfi_quarantine; Postfix's hold queue) with this reason,
+  // after the other changes.
+  std::optional<std::string> quarantine;
 
   // What was decided and why, one "key=value ..." line each, for the log (never body or key material).
   std::vector<std::string> log;

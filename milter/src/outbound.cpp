@@ -7,15 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "entity_output.hpp"
 #include "keystore/error.hpp"
 #include "keystore/identity.hpp"
 #include "keystore/lookup.hpp"
 #include "policy.hpp"
+#include "revocation_decision.hpp"
 #include "smime/cert.hpp"
 #include "smime/encrypt.hpp"
 #include "smime/error.hpp"
 #include "smime/sign.hpp"
-#include "spool_file.hpp"
 
 namespace milter {
 
@@ -31,8 +32,6 @@ class Failure : public std::runtime_error {
   FailureClass class_;
 };
 
-// The largest header block a new entity of ours can have (its own few Content-* fields).
-constexpr std::size_t kMaxEntityHeader = 64 * 1024;
 // Recipients named in a reply text at most (the rest are counted).
 constexpr std::size_t kMaxNamedRecipients = 10;
 
@@ -73,19 +72,6 @@ smime::SignOptions sign_options(const conf::Profile& p) {
   return o;
 }
 
-// Control characters (CR, LF...) never reach an SMTP reply or a log line.
-std::string sanitize(std::string_view text, std::size_t max = 400) {
-  std::string out;
-  for (char c : text) {
-    if (out.size() >= max) {
-      out += "...";
-      break;
-    }
-    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
-  }
-  return out;
-}
-
 std::string join(const std::vector<std::string>& items, std::string_view sep, std::size_t max_items) {
   std::string out;
   for (std::size_t i = 0; i < items.size() && i < max_items; ++i) {
@@ -94,79 +80,6 @@ std::string join(const std::vector<std::string>& items, std::string_view sep, st
   }
   if (items.size() > max_items) out += " and " + std::to_string(items.size() - max_items) + " more";
   return out;
-}
-
-// Forwards what comes after an entity's header block to `body` and keeps the header block (at most
-// kMaxEntityHeader bytes; our own entities have a handful of fields).
-class HeaderSplitSink final : public smime::Sink {
- public:
-  explicit HeaderSplitSink(smime::Sink& body) : body_(body) {}
-  void write(std::string_view bytes) override {
-    if (in_body_) {
-      body_.write(bytes);
-      return;
-    }
-    const std::size_t searched_from = header_.size() >= 3 ? header_.size() - 3 : 0;
-    header_.append(bytes);
-    auto end = header_.find("\r\n\r\n", searched_from);
-    if (end == std::string::npos) {
-      if (header_.size() > kMaxEntityHeader)
-        throw std::runtime_error("the new entity's header block exceeds 64 KiB");
-      return;
-    }
-    in_body_ = true;
-    std::string rest = header_.substr(end + 4);
-    header_.resize(end + 2);
-    if (!rest.empty()) body_.write(rest);
-  }
-  void finish() override {
-    if (!in_body_) throw std::runtime_error("the new entity has no header/body separator");
-    body_.finish();
-  }
-  const std::string& header() const { return header_; }
-
- private:
-  smime::Sink& body_;
-  std::string header_;
-  bool in_body_ = false;
-};
-
-// Where new bytes go: memory for bodies under the spool's memory limit, else an anonymous spool file.
-class Output {
- public:
-  Output(const conf::Config& config, std::uint64_t size_hint) {
-    if (size_hint >= config.spool.memory_limit) spool_ = std::make_unique<SpoolFile>(config.spool.directory);
-  }
-  smime::Sink& sink() { return spool_ ? spool_->sink() : static_cast<smime::Sink&>(memory_); }
-  smime::Source finish() {
-    sink().finish();
-    return spool_ ? spool_->source() : smime::Source::from_string(memory_.take());
-  }
-  bool spooled() const { return spool_ != nullptr; }
-
- private:
-  smime::StringSink memory_;
-  std::unique_ptr<SpoolFile> spool_;
-};
-
-// A new entity: its own header fields, and the rest as a body.
-struct Entity {
-  smime::mime::HeaderList headers;
-  smime::Source body = smime::Source::from_string({});
-  bool spooled = false;
-};
-
-template <typename Fn>
-Entity produce(const conf::Config& config, std::uint64_t size_hint, Fn&& write_entity) {
-  Output output(config, size_hint);
-  HeaderSplitSink split(output.sink());
-  write_entity(static_cast<smime::Sink&>(split));
-  split.finish();
-  Entity e;
-  e.headers = smime::mime::parse_headers(split.header());
-  e.spooled = output.spooled();
-  e.body = output.finish();
-  return e;
 }
 
 struct Signer {
@@ -236,47 +149,16 @@ Signer load_signer(keystore::Store& store, const conf::Profile& profile, const M
   return s;
 }
 
-// Every header edit that turns the original header into the new one: the original Content-* fields
-// and any trace header of ours the message already carried are deleted (highest index first, so the
-// indexes of those still to delete do not move), MIME-Version is set, the new Content-* fields and the
-// trace header are added.
+// Every header edit that turns the original header into the new one: the Content-* fields replaced
+// and MIME-Version set (entity_output.hpp), any trace header of ours the message already carried
+// deleted (highest index first), and our trace header added.
 std::vector<HeaderEdit> header_edits(const conf::Config& config, const smime::mime::HeaderList& original,
                                      const smime::mime::HeaderList& new_content, const std::string& trace) {
-  std::vector<HeaderEdit> edits;
-  auto is_content = [](const std::string& n) {
-    return n.size() >= 8 && conf::iequals(std::string_view(n).substr(0, 8), "Content-");
-  };
-  auto is_trace = [&](const std::string& n) {
-    return !config.trace_header.empty() && conf::iequals(n, config.trace_header);
-  };
-  // Names in first-seen order with their counts (case-insensitive).
-  std::vector<std::pair<std::string, int>> names;
-  for (const auto& h : original.items) {
-    if (!is_content(h.name) && !is_trace(h.name)) continue;
-    auto it = std::find_if(names.begin(), names.end(),
-                           [&](const auto& p) { return conf::iequals(p.first, h.name); });
-    if (it == names.end())
-      names.emplace_back(h.name, 1);
-    else
-      ++it->second;
-  }
-  for (const auto& [name, count] : names)
-    for (int i = count; i >= 1; --i) edits.push_back(HeaderEdit{HeaderEdit::Kind::change, name, i, {}});
-  const std::size_t mime_versions = original.count("MIME-Version");
-  if (mime_versions == 0) {
-    edits.push_back(HeaderEdit{HeaderEdit::Kind::add, "MIME-Version", 1, "1.0"});
-  } else {
-    for (int i = static_cast<int>(mime_versions); i >= 2; --i)
-      edits.push_back(HeaderEdit{HeaderEdit::Kind::change, "MIME-Version", i, {}});
-    edits.push_back(HeaderEdit{HeaderEdit::Kind::change, "MIME-Version", 1, "1.0"});
-  }
-  for (const auto& h : new_content.items) {
-    std::string value = h.unfolded();  // folding removed; the tab that began a continuation becomes a space
-    std::replace(value.begin(), value.end(), '\t', ' ');
-    edits.push_back(HeaderEdit{HeaderEdit::Kind::add, h.name, 1, std::move(value)});
-  }
-  if (!config.trace_header.empty() && !trace.empty())
-    edits.push_back(HeaderEdit{HeaderEdit::Kind::add, config.trace_header, 1, trace});
+  std::vector<HeaderEdit> edits = replace_content_headers(original, new_content);
+  if (config.trace_header.empty()) return edits;
+  for (int i = static_cast<int>(original.count(config.trace_header)); i >= 1; --i)
+    edits.push_back(HeaderEdit{HeaderEdit::Kind::change, config.trace_header, i, {}});
+  if (!trace.empty()) edits.push_back(HeaderEdit{HeaderEdit::Kind::add, config.trace_header, 1, trace});
   return edits;
 }
 
@@ -308,26 +190,70 @@ Verdict unchanged(std::vector<std::string> log) {
 struct RecipientPlan {
   std::vector<smime::Recipient> recipients;
   std::vector<std::string> fingerprints;
-  std::vector<std::string> covered;  // recipients with a certificate
-  std::vector<std::string> missing;  // recipients without one
+  std::vector<std::string> covered;         // recipients with a certificate
+  std::vector<std::string> missing;         // recipients without one (or whose certificate was refused)
+  std::vector<std::string> missing_labels;  // the same, with why when it was revocation: "a@b (revoked)"
+  std::vector<std::string> fail_open;       // covered under revocation fail-open
 };
 
-RecipientPlan resolve_recipients(keystore::Store& store, const Message& message, const conf::Profile& profile,
-                                 keystore::Time t, std::vector<std::string>& log) {
+// Revocation of a recipient's chosen certificate; nullopt when it may be used. A tempfail decision
+// throws (the whole message waits).
+std::optional<std::string> revocation_refusal(const conf::Config& config, revocation::Checker& checker,
+                                              std::optional<std::vector<smime::X509Ptr>>& anchors,
+                                              keystore::Store& store, X509* cert, const std::string& rcpt,
+                                              keystore::Time t, RecipientPlan& plan,
+                                              std::vector<std::string>& log) {
+  if (!anchors) anchors = keystore::trust_anchors(store);
+  RevocationDecision d = decide_revocation(config.revocation, RevocationOperation::encrypt, checker, cert,
+                                           *anchors, rcpt, static_cast<std::time_t>(t));
+  log.push_back(d.log);
+  switch (d.use) {
+    case RevocationUse::use:
+      return std::nullopt;
+    case RevocationUse::use_fail_open:
+      plan.fail_open.push_back(rcpt);
+      log.push_back("warning=revocation-fail-open recipient=" + sanitize(rcpt));
+      return std::nullopt;
+    case RevocationUse::refuse_revoked:
+      return std::string("certificate revoked");
+    case RevocationUse::refuse_undetermined:
+      return std::string("revocation undetermined");
+    case RevocationUse::tempfail:
+      throw Failure(FailureClass::revocation, "revocation status of the certificate of " + sanitize(rcpt) +
+                                                  " could not be determined, try again later");
+  }
+  return std::nullopt;
+}
+
+RecipientPlan resolve_recipients(const conf::Config& config, keystore::Store& store,
+                                 revocation::Checker* revocation, const Message& message,
+                                 const conf::Profile& profile, keystore::Time t,
+                                 std::vector<std::string>& log) {
   const smime::RsaKeyTransport padding = profile.rsa_key_transport == conf::RsaKeyTransport::oaep
                                              ? smime::RsaKeyTransport::oaep
                                              : smime::RsaKeyTransport::pkcs1v15;
   RecipientPlan plan;
+  std::optional<std::vector<smime::X509Ptr>> anchors;  // read once, when the first certificate is checked
   for (const std::string& rcpt : message.envelope.recipients) {
     keystore::LookupResult r = keystore::encryption_certificate(store, rcpt, t);
     if (!r.found()) {
       plan.missing.push_back(rcpt);
+      plan.missing_labels.push_back(rcpt);
       log.push_back("recipient=" + sanitize(rcpt) + " certificate=none why=\"" + sanitize(r.explanation) +
                     "\"");
       continue;
     }
-    plan.covered.push_back(rcpt);
     const std::string& fp = r.chosen->facts.fingerprint;
+    if (revocation != nullptr) {
+      if (auto refusal = revocation_refusal(config, *revocation, anchors, store, r.chosen->cert.get(), rcpt,
+                                            t, plan, log)) {
+        plan.missing.push_back(rcpt);
+        plan.missing_labels.push_back(rcpt + " (" + *refusal + ")");
+        log.push_back("recipient=" + sanitize(rcpt) + " certificate=" + fp + " refused=\"" + *refusal + "\"");
+        continue;
+      }
+    }
+    plan.covered.push_back(rcpt);
     log.push_back("recipient=" + sanitize(rcpt) + " certificate=" + fp +
                   " match=" + keystore::to_string(r.match) +
                   " capabilities=" + (r.chosen->capabilities.present ? "stored" : "unknown"));
@@ -352,9 +278,9 @@ std::optional<Verdict> apply_missing_policy(const conf::Profile& profile, const 
   if (plan.missing.empty()) return std::nullopt;
   switch (profile.missing_certificate) {
     case conf::MissingCertificate::bounce:
-      throw Failure(
-          FailureClass::no_certificate,
-          "no usable encryption certificate for " + sanitize(join(plan.missing, ", ", kMaxNamedRecipients)));
+      throw Failure(FailureClass::no_certificate,
+                    "no usable encryption certificate for " +
+                        sanitize(join(plan.missing_labels, ", ", kMaxNamedRecipients)));
     case conf::MissingCertificate::drop: {
       log.push_back("action=discard reason=missing-certificate policy=drop recipients=" +
                     std::to_string(plan.missing.size()));
@@ -394,6 +320,9 @@ std::string trace_text(const conf::Profile& profile, const std::string& sign_tex
     trace += std::string(trace.empty() ? "" : "; ") + "encrypted " + std::string(smime::to_string(*cipher)) +
              " to " + plural(plan.covered.size(), "recipient", "recipients");
     if (profile.mode == conf::Mode::triple) trace += "; signed again (triple wrap)";
+    if (!plan.fail_open.empty())
+      trace += "; revocation undetermined for " + plural(plan.fail_open.size(), "recipient", "recipients") +
+               ", encrypted under fail-open";
   } else if (profile.encrypts()) {
     trace += "; not encrypted: no certificate for " + plural(plan.missing.size(), "recipient", "recipients");
   }
@@ -411,8 +340,9 @@ void mark_used(keystore::Store& store, const std::vector<std::string>& fingerpri
   }
 }
 
-Verdict run(const conf::Config& config, keystore::Store& store, const Message& message,
-            const conf::Profile& profile, std::time_t now, std::vector<std::string>& log) {
+Verdict run(const conf::Config& config, keystore::Store& store, revocation::Checker* revocation,
+            const Message& message, const conf::Profile& profile, std::time_t now,
+            std::vector<std::string>& log) {
   const auto t = static_cast<keystore::Time>(now);
   log.push_back("profile=" + profile.name + " mode=" + std::string(conf::to_string(profile.mode)));
   if (profile.mode == conf::Mode::none) {
@@ -434,7 +364,7 @@ Verdict run(const conf::Config& config, keystore::Store& store, const Message& m
   RecipientPlan plan;
   Coverage coverage{profile.encrypts(), false};
   if (coverage.encrypt) {
-    plan = resolve_recipients(store, message, profile, t, log);
+    plan = resolve_recipients(config, store, revocation, message, profile, t, log);
     if (auto dropped = apply_missing_policy(profile, plan, coverage, log)) return std::move(*dropped);
   }
   if (!coverage.encrypt && !signer) {
@@ -461,11 +391,11 @@ Verdict run(const conf::Config& config, keystore::Store& store, const Message& m
   };
 
   std::optional<smime::Cipher> used_cipher;
-  Entity rewritten;
+  NewEntity rewritten;
   if (coverage.encrypt) {
     smime::EncryptOptions eopts;
     eopts.cipher = to_smime(profile.cipher);
-    rewritten = produce(config, size_hint, [&](smime::Sink& out) {
+    rewritten = produce_entity(config, size_hint, [&](smime::Sink& out) {
       if (!signer)
         used_cipher = smime::encrypt(message.body, content, plan.recipients, eopts, out);
       else if (profile.mode == conf::Mode::triple)
@@ -476,7 +406,7 @@ Verdict run(const conf::Config& config, keystore::Store& store, const Message& m
             smime::sign_encrypt(message.body, content, signer->identity, sopts, plan.recipients, eopts, out);
     });
   } else {
-    rewritten = produce(config, size_hint, sign_only);
+    rewritten = produce_entity(config, size_hint, sign_only);
   }
 
   Verdict v;
@@ -489,7 +419,7 @@ Verdict run(const conf::Config& config, keystore::Store& store, const Message& m
     std::string copy_trace = "not encrypted (no certificate): split copy";
     smime::Source copy = smime::Source::from_string({});
     if (signer) {
-      Entity signed_copy = produce(config, size_hint, sign_only);
+      NewEntity signed_copy = produce_entity(config, size_hint, sign_only);
       copy_trace = sign_text + "; " + copy_trace;
       copy = whole_message(config, parts.outer, signed_copy.headers, copy_trace, signed_copy.body);
     } else {
@@ -530,6 +460,8 @@ std::string_view to_string(FailureClass c) {
       return "bad-input";
     case FailureClass::signing:
       return "signing";
+    case FailureClass::revocation:
+      return "revocation";
   }
   return "internal";
 }
@@ -552,6 +484,9 @@ Verdict failure_verdict(const conf::Config& config, FailureClass failure_class, 
       break;
     case FailureClass::signing:
       action = fa.signing;
+      break;
+    case FailureClass::revocation:  // revocation.encrypt/verify = tempfail: the setting is the action
+      action = conf::Action::tempfail;
       break;
   }
   const std::string text = sanitize(reason);
@@ -580,8 +515,8 @@ bool already_protected(const smime::mime::HeaderList& headers) {
          ct.is("application", "x-pkcs7-mime");
 }
 
-Verdict process_outbound(const conf::Config& config, keystore::Store& store, const Message& message,
-                         const conf::Profile& profile, std::time_t now) {
+Verdict process_outbound(const conf::Config& config, keystore::Store& store, revocation::Checker* revocation,
+                         const Message& message, const conf::Profile& profile, std::time_t now) {
   std::vector<std::string> log;
   auto fail = [&](FailureClass c, const std::string& reason) {
     Verdict v = failure_verdict(config, c, reason);
@@ -590,7 +525,7 @@ Verdict process_outbound(const conf::Config& config, keystore::Store& store, con
     return v;
   };
   try {
-    return run(config, store, message, profile, now, log);
+    return run(config, store, revocation, message, profile, now, log);
   } catch (const Failure& f) {
     return fail(f.failure_class(), f.what());
   } catch (const keystore::Error& e) {

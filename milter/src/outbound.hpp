@@ -13,6 +13,8 @@
 //             (default reject 550 5.7.1 naming the recipients);
 //  - smime::Error(bad_input) (malformed MIME, limits)                           -> `bad_input`;
 //  - keystore::Error(store) (database unavailable)                              -> `keystore`;
+//  - a recipient certificate whose revocation status is undetermined under
+//    revocation.encrypt = tempfail                                                  -> tempfail (451 4.7.0);
 //  - anything else (I/O on the spool, OpenSSL failures, bugs)                   -> `internal`.
 // reject answers 550 5.7.1, tempfail 451 4.7.0, each with the reason; discard drops the message;
 // accept delivers it unchanged.
@@ -29,6 +31,11 @@
 //    for and nobody to split off, so the message goes to everybody in this transaction as under
 //    `plain` (signed if the profile signs), logged as such. Likewise `drop` drops the whole message
 //    (every recipient), as the issue says, and `plain` sends to all unencrypted (signed if asked).
+//  - Revocation (when a checker is given): each chosen recipient certificate is checked
+//    (revocation_decision.hpp; the issuer is looked for among the keystore's trust anchors). Revoked,
+//    or undetermined under fail-closed: the recipient counts as without certificate, so the profile's
+//    missing_certificate applies (bounce names it "(certificate revoked)" / "(revocation undetermined)").
+//    Fail-open: encrypted to it, a warning logged and the trace header says so.
 //  - The split copy is the original content, signed when the profile signs (the inner signature for
 //    triple), with the original routing headers; its delivery is the callback layer's (re-injection).
 #pragma once
@@ -40,12 +47,17 @@
 #include "keystore/store.hpp"
 #include "message.hpp"
 
+namespace revocation {
+class Checker;
+}
+
 namespace milter {
 
-Verdict process_outbound(const conf::Config& config, keystore::Store& store, const Message& message,
-                         const conf::Profile& profile, std::time_t now);
+// `revocation`: the checker for recipient certificates; null = not checked.
+Verdict process_outbound(const conf::Config& config, keystore::Store& store, revocation::Checker* revocation,
+                         const Message& message, const conf::Profile& profile, std::time_t now);
 
-enum class FailureClass { internal, keystore, no_certificate, bad_input, signing };
+enum class FailureClass { internal, keystore, no_certificate, bad_input, signing, revocation };
 std::string_view to_string(FailureClass c);
 
 // The verdict of a failure: the configured action for the class, the SMTP reply for reject/tempfail

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "direction.hpp"
+#include "inbound.hpp"
 #include "outbound.hpp"
 #include "policy.hpp"
 
@@ -36,22 +37,22 @@ Verdict last_resort(const conf::Config& config, const char* what, std::vector<st
 
 }  // namespace
 
-Verdict process_message(const conf::Config& config, keystore::Store& store, const Message& message,
-                        std::time_t now) {
+Verdict process_message(const conf::Config& config, keystore::Store& store, revocation::Checker* revocation,
+                        const Message& message, std::time_t now) {
   std::vector<std::string> log;
   try {
     const DirectionDecision d = explain_direction(config, message.envelope);
     log.push_back(std::string("direction=") + (d.direction == Direction::outbound ? "outbound" : "inbound") +
                   " " + d.reason);
+    if (config.revocation.enabled && revocation == nullptr) log.push_back("revocation=not-checked");
+    Verdict v;
     if (d.direction == Direction::inbound) {
-      log.push_back("action=unchanged reason=\"inbound processing not built yet (issue 5)\"");
-      Verdict v;
-      v.log = std::move(log);
-      return v;
+      v = process_inbound(config, store, revocation, message, now);
+    } else {
+      const PolicyChoice choice = select_profile(config, message);
+      log.push_back("rule=" + choice.rule + " profile=" + choice.profile->name);
+      v = process_outbound(config, store, revocation, message, *choice.profile, now);
     }
-    const PolicyChoice choice = select_profile(config, message);
-    log.push_back("rule=" + choice.rule + " profile=" + choice.profile->name);
-    Verdict v = process_outbound(config, store, message, *choice.profile, now);
     log.insert(log.end(), std::make_move_iterator(v.log.begin()), std::make_move_iterator(v.log.end()));
     v.log = std::move(log);
     return v;

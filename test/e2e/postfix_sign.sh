@@ -27,6 +27,7 @@ cat > "$D/milter.json" <<JSON
   "spool": { "directory": "$D/spool" },
   "keystore": { "path": "$D/keystore.db" },
   "log": { "level": "debug" },
+  "revocation": { "enabled": false, "comment": "the test PKI has no OCSP/CRL; revocation has its own tests" },
   "profiles": {
     "sign": { "mode": "sign", "sign_mode": "detached" },
     "enc": { "mode": "sign-encrypt", "missing_certificate": "bounce" },

@@ -6,8 +6,7 @@
 // again: profile references are resolved, regexes compiled, networks parsed. A Config is a value; the
 // milter holds it as std::shared_ptr<const Config> and gives each message the snapshot it started with.
 // The defaults below are those of an absent key; man/smime-milter.json.5 documents each one.
-// Keys of later issues (inbound processing, revocation) will be added as new sections; unknown keys are
-// errors, so an older binary refuses a newer file instead of ignoring part of it.
+// Unknown keys are errors, so an older binary refuses a newer file instead of ignoring part of it.
 #pragma once
 
 #include <chrono>
@@ -144,6 +143,84 @@ struct Limits {
   unsigned mime_parts = 10000;
 };
 
+// ---- inbound (issue 5) ----
+
+// What happens to an inbound message of a result class (below): delivered with the result headers,
+// put on hold (Postfix hold queue, smfi_quarantine with the reason), refused (550 5.7.x) or tempfailed.
+enum class InboundAction { deliver, quarantine, reject, tempfail };
+
+// The result classes of inbound processing and their actions; every default is deliver (the headers
+// tell content filters and users what was found).
+struct InboundActions {
+  InboundAction fail =
+      InboundAction::deliver;  // smime=fail: bad signature, untrusted, From mismatch, revoked
+  InboundAction permerror = InboundAction::deliver;  // smime=permerror: malformed S/MIME structure or MIME
+  InboundAction temperror = InboundAction::deliver;  // smime=temperror: revocation undetermined (fail-closed)
+  InboundAction undecryptable = InboundAction::deliver;  // encrypted, but not to us, corrupt or truncated
+  InboundAction unauthenticated =
+      InboundAction::deliver;  // decrypted CBC content without a valid inner signature
+};
+
+// The simple result headers for content filters (Cisco's smime-gateway conditions); an empty name turns
+// that header off. Values: "yes", "no", or "failed" (see man/smime-milter.json.5).
+struct InboundHeaders {
+  std::string smime = "X-SMIME-Gateway";                // yes: the message was signed and/or encrypted
+  std::string decrypted = "X-SMIME-Gateway-Decrypted";  // yes / no (not encrypted) / failed
+  std::string verified = "X-SMIME-Gateway-Verified";    // yes / no (not signed) / failed
+};
+
+struct Harvest {
+  bool enabled = true;
+  bool unverified = false;  // keystore::HarvestPolicy::harvest_unverified
+  bool updates = false;     // keystore::HarvestPolicy::harvest_updates
+  std::uint64_t size_limit = 512 * MiB;
+  std::chrono::seconds warning_window{48 * 3600};
+};
+
+struct Inbound {
+  bool decrypt = true;
+  bool verify = true;
+  bool remove_signature =
+      false;  // after verification (triple wrap: the inner one); the result stays in the headers
+  std::string authserv_id;  // RFC 8601 authserv-id; the host name when not configured (resolved at load)
+  InboundHeaders headers;
+  InboundActions actions;
+  Harvest harvest;
+};
+
+// ---- revocation (issue 6) ----
+
+enum class RevocationMethod { ocsp, crl };
+// What a revocation status that could not be determined means for an operation. `revoked` is always refused.
+enum class Undetermined {
+  fail_closed,  // unusable: encryption treats the recipient as without certificate; a signer is temperror
+  fail_open,    // used, with a warning in the log and a mark on the message
+  tempfail,     // the whole message is tempfailed (the MTA retries later)
+};
+
+struct Revocation {
+  bool enabled = true;
+  std::vector<RevocationMethod> order = {RevocationMethod::ocsp, RevocationMethod::crl};
+  Undetermined encrypt = Undetermined::fail_closed;  // encrypting to a recipient
+  Undetermined verify = Undetermined::fail_closed;   // accepting a signer
+  // A certificate that names no OCSP responder and no CRL cannot be checked: undetermined like any other
+  // (the policy above applies), or taken as good (for a private CA without revocation service). Logged.
+  bool no_distribution_point_is_good = false;
+  std::chrono::seconds connect_timeout{5};
+  std::chrono::seconds timeout{15};  // a whole fetch, redirects included
+  std::uint64_t max_crl_size = 20 * MiB;
+  std::uint64_t max_ocsp_size = 64 * KiB;
+  std::string proxy;  // libcurl proxy URL; empty: none (environment variables are not used)
+  std::chrono::seconds clock_skew{300};
+  std::chrono::seconds ocsp_max_age{7 * 24 *
+                                    3600};  // a response without nextUpdate: used this long after thisUpdate
+  std::chrono::seconds crl_grace{24 * 3600};  // a CRL past nextUpdate is still used this long (logged stale)
+  std::chrono::seconds negative_cache{300};   // an undetermined answer is reused this long
+  std::filesystem::path cache_directory = "/var/cache/smime-milter/revocation";
+
+  bool operator==(const Revocation&) const = default;
+};
+
 struct Config {
   std::string origin;  // the file name, or what the caller named the text
   Listen listen;
@@ -157,6 +234,8 @@ struct Config {
   std::optional<Reinjection> reinjection;       // required when a profile uses missing_certificate split
   std::string trace_header = "X-SMIME-Milter";  // empty: no trace header
   Limits limits;
+  Inbound inbound;
+  Revocation revocation;
 
   // The profile of that name, or nullptr.
   const Profile* find_profile(std::string_view name) const;
@@ -181,6 +260,9 @@ std::string_view to_string(Cipher v);
 std::string_view to_string(RsaKeyTransport v);
 std::string_view to_string(MissingCertificate v);
 std::string_view to_string(Action v);
+std::string_view to_string(InboundAction v);
+std::string_view to_string(RevocationMethod v);
+std::string_view to_string(Undetermined v);
 
 // Value syntaxes, exposed for the command line and tests. nullopt when malformed or out of range.
 std::optional<std::uint64_t> parse_size(std::string_view text);             // "4096", "4K", "4M", "1G"

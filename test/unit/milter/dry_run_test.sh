@@ -18,6 +18,7 @@ cat > "$D/good.json" <<JSON
   "listen": "unix:$D/milter.sock",
   "spool": { "directory": "$D" },
   "keystore": { "path": "$D/ks.db" },
+  "revocation": { "enabled": false, "comment": "the test PKI has no OCSP/CRL; revocation has its own tests" },
   "profiles": {
     "sign": { "mode": "sign" },
     "enc": { "mode": "encrypt", "missing_certificate": "bounce" }

@@ -47,7 +47,8 @@ std::shared_ptr<const conf::Config> make_config(const TempDir& dir, const std::s
   std::filesystem::create_directories(dir.path("spool"));
   const std::string json =
       R"({"spool": {"directory": ")" + dir.path("spool") + R"(", "memory_limit": ")" + memory_limit +
-      R"("}, "keystore": {"path": ")" + dir.path("keystore.db") + R"("}, )" +
+      R"("}, "keystore": {"path": ")" + dir.path("keystore.db") +
+      R"("}, "revocation": {"cache_directory": ")" + dir.path("revocation") + R"("}, )" +
       (profile == "none" ? std::string(R"("outbound": {"default_profile": "none"}})")
                          : R"("profiles": {"p": )" + profile + R"(}, "outbound": {"default_profile": "p"}})");
   return std::make_shared<const conf::Config>(conf::parse(json, origin));
@@ -64,12 +65,13 @@ struct FakePipeline {
   Verdict verdict;
 
   milter::Processor processor() {
-    return [this](const conf::Config& c, keystore::Store&, const Message& m, std::time_t) {
-      seen.push_back(m);
-      origins.push_back(c.origin);
-      bodies.push_back(m.body.slice(m.body.all()));
-      return verdict;
-    };
+    return
+        [this](const conf::Config& c, keystore::Store&, revocation::Checker*, const Message& m, std::time_t) {
+          seen.push_back(m);
+          origins.push_back(c.origin);
+          bodies.push_back(m.body.slice(m.body.all()));
+          return verdict;
+        };
   }
 };
 
@@ -260,7 +262,7 @@ TEST_CASE("filter: progress keeps the MTA waiting while the pipeline works", "[f
   verdict.new_body = smime::Source::from_string(std::string(300 * 1024, 'b'));
   Filter f(
       live,
-      [&](const conf::Config&, keystore::Store&, const Message&, std::time_t) {
+      [&](const conf::Config&, keystore::Store&, revocation::Checker*, const Message&, std::time_t) {
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         return verdict;
       },
@@ -424,9 +426,8 @@ TEST_CASE("filter: an exception in the pipeline takes the internal failure actio
   StoreHolder store(dir);
   Filter f(
       live,
-      [](const conf::Config&, keystore::Store&, const Message&, std::time_t) -> Verdict {
-        throw std::runtime_error("boom");
-      },
+      [](const conf::Config&, keystore::Store&, revocation::Checker*, const Message&,
+         std::time_t) -> Verdict { throw std::runtime_error("boom"); },
       store.opener());
   ConnectionContext ctx;
   RecordingApi api;
@@ -551,4 +552,35 @@ TEST_CASE("smtp client: delivers with dot-stuffing and CRLF line ends", "[smtp]"
   CHECK_THROWS_AS(
       milter::smtp_send(target, "a@example.com", {"b@example.org"}, smime::Source::from_string("x\r\n")),
       milter::SmtpError);
+}
+
+TEST_CASE("filter: quarantine comes after the other changes, and a refused one tempfails", "[filter]") {
+  TempDir dir;
+  LiveConfig live(make_config(dir, kNone));
+  StoreHolder store(dir);
+  FakePipeline pipe;
+  pipe.verdict.header_edits = {
+      {HeaderEdit::Kind::insert_first, "Authentication-Results", 1, "mx; smime=fail"}};
+  pipe.verdict.new_body = smime::Source::from_string("new\r\n");
+  pipe.verdict.quarantine = "smime=fail: bad signature";
+  {
+    Filter f(live, pipe.processor(), store.opener());
+    ConnectionContext ctx;
+    RecordingApi api;
+    connect(f, ctx, api);
+    CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::continue_);
+    REQUIRE(api.of("quarantine").size() == 1);
+    CHECK(api.of("quarantine")[0].value == "smime=fail: bad signature");
+    CHECK(api.calls.back().what == "quarantine");
+    CHECK(api.of("insheader").size() == 1);
+    CHECK(api.body() == "new\r\n");
+  }
+  {
+    Filter f(live, pipe.processor(), store.opener());
+    ConnectionContext ctx;
+    RecordingApi api;
+    api.fail_on = "quarantine";
+    connect(f, ctx, api);
+    CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::tempfail);
+  }
 }

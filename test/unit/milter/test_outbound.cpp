@@ -180,7 +180,7 @@ TEST_CASE("sign detached: routing headers stay, Content-* move inside, the signa
   Fixture f;
   const conf::Config config = f.config(R"({"mode": "sign"})");
   const Message m = make_message({"alice@example.org"});
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.action == conf::Action::accept);
   REQUIRE(v.new_body.has_value());
@@ -219,7 +219,7 @@ TEST_CASE("header edits delete every original Content-* field, highest index fir
                                  "From: user@example.com\r\nContent-Type: text/plain; charset=utf-8\r\n"
                                  "Content-Description: one\r\ncontent-description: two\r\n"
                                  "X-SMIME-Milter: forged by the sender\r\n");
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.action == conf::Action::accept);
   std::vector<std::string> deletions;
@@ -251,7 +251,7 @@ TEST_CASE(
   SECTION("no Content-* field: text/plain us-ascii by default") {
     const Message m = make_message({"alice@example.org"}, "user@example.com",
                                    "From: user@example.com\r\nSubject: s\r\n", "plain text\r\n");
-    const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
     INFO(dump_log(v));
     REQUIRE(v.action == conf::Action::accept);
     const std::string inner = verify_signed(rebuild(m, v));
@@ -262,7 +262,7 @@ TEST_CASE(
     const Message m = make_message({"alice@example.org"}, "user@example.com",
                                    "From: user@example.com\nContent-Type: text/plain;\n\tcharset=utf-8\n"
                                    "Content-Transfer-Encoding: 8bit\n");
-    const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
     INFO(dump_log(v));
     REQUIRE(v.action == conf::Action::accept);
     for (const auto& e : v.header_edits) {
@@ -278,7 +278,7 @@ TEST_CASE("sign opaque through the spool file when the body is over the memory l
   const conf::Config config =
       f.config(R"({"mode": "sign", "sign_mode": "opaque", "digest": "sha384"})", "", "16");
   const Message m = make_message({"alice@example.org"});
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.action == conf::Action::accept);
   CHECK(log_has(v, "spooled=yes"));
@@ -296,7 +296,7 @@ TEST_CASE("sign-encrypt to several recipients (RSA and EC) opens for each and ve
   Fixture f;
   const conf::Config config = f.config(R"({"mode": "sign-encrypt"})");
   const Message m = make_message({"alice@example.org", "carol@example.org", "x@sub.example.net"});
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.action == conf::Action::accept);
   const std::string rebuilt = rebuild(m, v);
@@ -321,7 +321,7 @@ TEST_CASE("two recipients covered by one domain certificate: one RecipientInfo, 
   Fixture f;
   const conf::Config config = f.config(R"({"mode": "encrypt"})");
   const Message m = make_message({"a@example.net", "b@sub.example.net", "alice@example.org"});
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.action == conf::Action::accept);
   const std::string rebuilt = rebuild(m, v);
@@ -358,7 +358,7 @@ TEST_CASE(
     for (const auto& who : row.gcm_announced) f.announce_gcm(who);
     const conf::Config config = f.config(R"({"mode": "encrypt", "cipher": ")" + row.cipher_setting + R"("})");
     const Message m = make_message({"alice@example.org", "bob@example.org"});
-    const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
     INFO(dump_log(v));
     REQUIRE(v.action == conf::Action::accept);
     const std::string rebuilt = rebuild(m, v);
@@ -376,7 +376,7 @@ TEST_CASE("triple wrap: a signature around the encryption around a signature, OA
   const conf::Config config = f.config(
       R"({"mode": "triple", "rsa_key_transport": "oaep", "rsa_signature_padding": "pss", "digest": "sha512"})");
   const Message m = make_message({"bob@example.org"});
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.action == conf::Action::accept);
   const std::string rebuilt = rebuild(m, v);
@@ -396,7 +396,7 @@ TEST_CASE("missing certificate: bounce rejects naming the recipients, drop disca
   SECTION("bounce") {
     const conf::Config config = f.config(R"({"mode": "sign-encrypt", "missing_certificate": "bounce"})");
     const Message m = make_message({"alice@example.org", "nobody@example.org", "other@unknown.test"});
-    const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
     INFO(dump_log(v));
     CHECK(v.action == conf::Action::reject);
     CHECK(v.reply_code == "550");
@@ -410,8 +410,8 @@ TEST_CASE("missing certificate: bounce rejects naming the recipients, drop disca
   SECTION("bounce follows the configured no_certificate action") {
     const conf::Config config = f.config(R"({"mode": "encrypt", "missing_certificate": "bounce"})",
                                          R"(, "failure_actions": {"no_certificate": "tempfail"})");
-    const Verdict v = milter::process_outbound(config, *f.store, make_message({"nobody@example.org"}),
-                                               profile_of(config), now());
+    const Verdict v = milter::process_outbound(
+        config, *f.store, nullptr, make_message({"nobody@example.org"}), profile_of(config), now());
     CHECK(v.action == conf::Action::tempfail);
     CHECK(v.reply_code == "451");
     CHECK(v.reply_status == "4.7.0");
@@ -419,7 +419,7 @@ TEST_CASE("missing certificate: bounce rejects naming the recipients, drop disca
   SECTION("drop") {
     const conf::Config config = f.config(R"({"mode": "encrypt", "missing_certificate": "drop"})");
     const Message m = make_message({"alice@example.org", "nobody@example.org"});
-    const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
     INFO(dump_log(v));
     CHECK(v.action == conf::Action::discard);
     CHECK(v.header_edits.empty());
@@ -435,7 +435,7 @@ TEST_CASE(
   const conf::Config config = f.config(R"({"mode": "sign-encrypt", "missing_certificate": "split"})");
   const Message m =
       make_message({"alice@example.org", "nobody@example.org", "bob@example.org", "x@unknown.test"});
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.action == conf::Action::accept);
   CHECK(v.remove_recipients == std::vector<std::string>{"nobody@example.org", "x@unknown.test"});
@@ -465,7 +465,7 @@ TEST_CASE("missing certificate, split with an encrypt-only profile: the copy is 
   Fixture f;
   const conf::Config config = f.config(R"({"mode": "encrypt", "missing_certificate": "split"})");
   const Message m = make_message({"alice@example.org", "nobody@example.org"});
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.split.has_value());
   const std::string copy = source_text(v.split->message);
@@ -481,7 +481,7 @@ TEST_CASE("missing certificate, split with nobody holding a certificate: plain (
   Fixture f;
   const conf::Config config = f.config(R"({"mode": "sign-encrypt", "missing_certificate": "split"})");
   const Message m = make_message({"nobody@example.org", "x@unknown.test"});
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.action == conf::Action::accept);
   CHECK(v.remove_recipients.empty());
@@ -498,7 +498,7 @@ TEST_CASE("missing certificate, plain: unencrypted to all, still signed when the
   SECTION("sign-encrypt") {
     const conf::Config config = f.config(R"({"mode": "sign-encrypt", "missing_certificate": "plain"})");
     const Message m = make_message({"alice@example.org", "nobody@example.org"});
-    const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
     INFO(dump_log(v));
     REQUIRE(v.action == conf::Action::accept);
     CHECK(v.remove_recipients.empty());
@@ -511,7 +511,7 @@ TEST_CASE("missing certificate, plain: unencrypted to all, still signed when the
   SECTION("encrypt only: left unchanged") {
     const conf::Config config = f.config(R"({"mode": "encrypt", "missing_certificate": "plain"})");
     const Message m = make_message({"alice@example.org", "nobody@example.org"});
-    const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
     INFO(dump_log(v));
     CHECK(v.action == conf::Action::accept);
     CHECK(v.header_edits.empty());
@@ -534,7 +534,7 @@ TEST_CASE("already signed or encrypted messages are left alone unless configured
     const conf::Config config = f.config(R"({"mode": "sign"})");
     const Message m = make_message({"alice@example.org"}, "user@example.com",
                                    "From: user@example.com\r\nContent-Type: " + ct + "\r\n", "--b--\r\n");
-    const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
     CHECK(v.action == conf::Action::accept);
     CHECK(v.header_edits.empty());
     CHECK_FALSE(v.new_body.has_value());
@@ -543,7 +543,7 @@ TEST_CASE("already signed or encrypted messages are left alone unless configured
   const conf::Config config = f.config(R"({"mode": "sign"})", R"(, "outbound": {"default_profile": "p",
       "skip_already_protected": false})");
   const Message m = make_message({"alice@example.org"}, "user@example.com", headers, "AAAA\r\n");
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   CHECK(v.action == conf::Action::accept);
   CHECK(v.new_body.has_value());
@@ -583,7 +583,7 @@ TEST_CASE("signing identity by sender domain, sender address or fingerprint, and
         f.config(R"({"mode": "sign", "signing_identity": ")" + identity + R"("})", row.extra);
     const Message m = make_message({"alice@example.org"}, row.sender,
                                    "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n");
-    const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
     INFO(dump_log(v));
     CHECK(v.action == row.want);
     if (row.want == conf::Action::reject) {
@@ -611,8 +611,9 @@ TEST_CASE("an expired gateway certificate is not used for signing", "[milter][ou
   // expired.pem names expired@example.org; imported with its key as a gateway identity.
   keystore::put_identity(*f.store, test::cert("expired").get(), test::key("expired").get(), {}, "", now());
   const conf::Config config = f.config(R"({"mode": "sign", "signing_identity": "sender-address"})");
-  const Verdict v = milter::process_outbound(
-      config, *f.store, make_message({"a@b.test"}, "expired@example.org"), profile_of(config), now());
+  const Verdict v =
+      milter::process_outbound(config, *f.store, nullptr, make_message({"a@b.test"}, "expired@example.org"),
+                               profile_of(config), now());
   INFO(dump_log(v));
   CHECK(v.action == conf::Action::reject);
   CHECK(v.reply_text.find("expired") != std::string::npos);
@@ -657,7 +658,7 @@ TEST_CASE("failure classes map to the configured actions and nothing is half-rew
   SECTION("keystore unavailable: default tempfail") {
     const conf::Config config = f.config(R"({"mode": "sign"})");
     BrokenStore broken;
-    const Verdict v = milter::process_outbound(config, broken, make_message({"alice@example.org"}),
+    const Verdict v = milter::process_outbound(config, broken, nullptr, make_message({"alice@example.org"}),
                                                profile_of(config), now());
     INFO(dump_log(v));
     CHECK(v.action == conf::Action::tempfail);
@@ -671,7 +672,7 @@ TEST_CASE("failure classes map to the configured actions and nothing is half-rew
     const conf::Config config =
         f.config(R"({"mode": "encrypt"})", R"(, "failure_actions": {"keystore": "reject"})");
     BrokenStore broken;
-    const Verdict v = milter::process_outbound(config, broken, make_message({"alice@example.org"}),
+    const Verdict v = milter::process_outbound(config, broken, nullptr, make_message({"alice@example.org"}),
                                                profile_of(config), now());
     CHECK(v.action == conf::Action::reject);
     CHECK(v.reply_code == "550");
@@ -684,8 +685,9 @@ TEST_CASE("failure classes map to the configured actions and nothing is half-rew
   SECTION("bad input: by default refused, never sent unprotected, with the reason") {
     const conf::Config config = f.config(R"({"mode": "sign"})");
     const Verdict v = milter::process_outbound(
-        config, *f.store, make_message({"alice@example.org"}, "user@example.com", bad_headers, bad_body),
-        profile_of(config), now());
+        config, *f.store, nullptr,
+        make_message({"alice@example.org"}, "user@example.com", bad_headers, bad_body), profile_of(config),
+        now());
     INFO(dump_log(v));
     CHECK(v.action == conf::Action::reject);
     CHECK(v.reply_code == "550");
@@ -698,8 +700,9 @@ TEST_CASE("failure classes map to the configured actions and nothing is half-rew
     const conf::Config config =
         f.config(R"({"mode": "sign"})", R"(, "failure_actions": {"bad_input": "accept"})");
     const Verdict v = milter::process_outbound(
-        config, *f.store, make_message({"alice@example.org"}, "user@example.com", bad_headers, bad_body),
-        profile_of(config), now());
+        config, *f.store, nullptr,
+        make_message({"alice@example.org"}, "user@example.com", bad_headers, bad_body), profile_of(config),
+        now());
     CHECK(v.action == conf::Action::accept);
     CHECK(v.header_edits.empty());
     CHECK_FALSE(v.new_body.has_value());
@@ -708,7 +711,7 @@ TEST_CASE("failure classes map to the configured actions and nothing is half-rew
   SECTION("internal: the spool directory is gone, default tempfail with the reason") {
     conf::Config config = f.config(R"({"mode": "sign"})", "", "1");
     config.spool.directory = f.spool + "/does-not-exist";
-    const Verdict v = milter::process_outbound(config, *f.store, make_message({"alice@example.org"}),
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, make_message({"alice@example.org"}),
                                                profile_of(config), now());
     INFO(dump_log(v));
     CHECK(v.action == conf::Action::tempfail);
@@ -734,17 +737,18 @@ TEST_CASE("pipeline: direction, then the rule's profile, inbound mail unchanged,
   SECTION("inbound") {
     Message m = make_message({"alice@example.org"});
     m.envelope.client_address = "203.0.113.9";
-    const Verdict v = milter::process_message(config, *f.store, m, now());
+    const Verdict v = milter::process_message(config, *f.store, nullptr, m, now());
     INFO(dump_log(v));
     CHECK(v.action == conf::Action::accept);
-    CHECK(v.header_edits.empty());
+    CHECK_FALSE(v.new_body.has_value());  // no S/MIME: only the result headers are added
+    for (const auto& e : v.header_edits) CHECK(e.kind != HeaderEdit::Kind::change);
     CHECK(log_has(v, "direction=inbound"));
-    CHECK(log_has(v, "inbound processing not built yet (issue 5)"));
+    CHECK(log_has(v, "inbound result=none"));
   }
   SECTION("outbound, default profile") {
     Message m = make_message({"alice@example.org"});
     m.envelope.client_address = "10.0.0.5";
-    const Verdict v = milter::process_message(config, *f.store, m, now());
+    const Verdict v = milter::process_message(config, *f.store, nullptr, m, now());
     INFO(dump_log(v));
     CHECK(v.action == conf::Action::accept);
     CHECK(log_has(v, "direction=outbound reason=internal-network"));
@@ -755,7 +759,7 @@ TEST_CASE("pipeline: direction, then the rule's profile, inbound mail unchanged,
     Message m = make_message({"nobody@example.org"}, "user@example.com",
                              "Subject: [encrypt] x\r\nContent-Type: text/plain; charset=utf-8\r\n");
     m.envelope.client_address = "10.0.0.5";
-    const Verdict v = milter::process_message(config, *f.store, m, now());
+    const Verdict v = milter::process_message(config, *f.store, nullptr, m, now());
     INFO(dump_log(v));
     CHECK(log_has(v, "rule=tagged profile=enc"));
     CHECK(v.action == conf::Action::reject);
@@ -766,7 +770,7 @@ TEST_CASE("pipeline: direction, then the rule's profile, inbound mail unchanged,
     m.envelope.client_address = "10.0.0.5";
     BrokenStore broken;
     Verdict v;
-    REQUIRE_NOTHROW(v = milter::process_message(config, broken, m, now()));
+    REQUIRE_NOTHROW(v = milter::process_message(config, broken, nullptr, m, now()));
     CHECK(v.action == conf::Action::tempfail);
   }
 }
@@ -785,7 +789,7 @@ TEST_CASE("8-bit text and binary attachments survive sign-encrypt byte for byte"
   const Message m =
       make_message({"alice@example.org"}, "user@example.com",
                    "From: user@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n", body);
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.action == conf::Action::accept);
   const std::string inner = verify_signed(decrypt_for(rebuild(m, v), "alice"));
@@ -811,7 +815,7 @@ TEST_CASE("a body over the memory limit streams through spool files and decrypts
     body += "line " + std::to_string(i) + " of a long message\r\n";
   const Message m = make_message({"bob@example.org", "nobody@example.org"}, "user@example.com",
                                  "From: user@example.com\r\nContent-Type: text/plain\r\n", body);
-  const Verdict v = milter::process_outbound(config, *f.store, m, profile_of(config), now());
+  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
   INFO(dump_log(v));
   REQUIRE(v.action == conf::Action::accept);
   CHECK(log_has(v, "spooled=yes"));

@@ -1,0 +1,88 @@
+// Inbound processing (issue 5): decrypt, verify, tell, harvest — one message as a Verdict.
+//
+// Contract: process_inbound() reads the message, the keystore and (when given) the revocation checker,
+// and returns a Verdict with every change fully built before it returns; it never throws. Failures
+// of the S/MIME content are *results* (headers, and the action configured for their class), not
+// errors: a message that cannot be decrypted or verified is delivered unchanged apart from the result
+// headers unless inbound.actions says otherwise. Only internal failures (spool I/O, OpenSSL out of
+// memory, bugs) use failure_actions.internal, and an unavailable keystore failure_actions.keystore.
+//
+// What happens, in order:
+//  1. Forged results removed: every Authentication-Results field whose authserv-id equals ours
+//     (case-insensitive), and every copy of the three simple headers (inbound.headers) and of the
+//     trace header, are deleted whatever the outcome (so a sender can never pre-set a verdict).
+//  2. Decrypt (inbound.decrypt): a top-level application/(x-)pkcs7-mime with smime-type
+//     enveloped-data or authEnveloped-data (or no smime-type and a CMS that is one of those) is
+//     decrypted with every gateway decryption key (keystore identities usable for encryption, old and
+//     new, chosen by recipient identifier). The decrypted entity replaces the encrypted one: its
+//     Content-* fields replace the outer ones, its body the message body. Not addressed to us
+//     (wrong_key), corrupt or truncated: no change to content, decrypted=failed, action undecryptable.
+//     CBC content (not AuthEnvelopedData) without a valid inner signature is "unauthenticated":
+//     marked in the headers and the comment, action unauthenticated.
+//  3. Verify (inbound.verify), on the (decrypted) root entity: multipart/signed, or pkcs7-mime
+//     signed-data (opaque). Triple wrap: signed, then encrypted, then signed: the inner signature is
+//     verified after decryption, and the outer one (over the encrypted entity) before it; both results
+//     are reported and the message passes only when every layer passes. A signature that covers only a
+//     part of the message (signed part inside an unsigned multipart) is not "signed": smime=neutral
+//     with the reason "signature covers only part N". Several signers, no signer, content hidden in the
+//     signature part: permerror/fail with the reason smime::verify gives.
+//  4. Signer bound to the sender: one From header with one address; some email address of the signer
+//     certificate equals it (local part exact, domain case-insensitive), or a domain certificate
+//     (dNSName, one-label wildcard) covers the From domain. Otherwise smime=fail "signer does not
+//     match From". Chain validated against keystore::trust_anchors (carried certificates as
+//     intermediates), at `now`.
+//  5. Revocation (when a checker is given and config.revocation.enabled): the signer certificate;
+//     revoked -> fail "signer certificate revoked (...)"; undetermined -> config.revocation.verify:
+//     fail_closed = temperror, fail_open = pass with "revocation undetermined, accepted (fail-open)" in
+//     the comment and log, tempfail = the message is tempfailed (451 4.7.0).
+//  6. Remove the signature when inbound.remove_signature (after a pass or a fail alike: the result is in
+//     the headers): the signed entity replaces the multipart/signed or opaque entity.
+//  7. Harvest (inbound.harvest.enabled) every verified signer through keystore::harvest, outcome
+//     logged ("harvest=stored|updated|already-known|refused reason=...").
+//  8. Headers added: one Authentication-Results (prepended, insert_first), RFC 8601 with method smime
+//     (RFC 7281): "<authserv-id>; smime=<result> body.smime-identifier=<signer address> (<reason>)",
+//     or "<authserv-id>; none" for a message without S/MIME; and the three simple headers.
+//  9. The action of the worst result class (quarantine sets Verdict::quarantine with the reason;
+//     reject 550 5.7.5 (decryption) / 5.7.7 (integrity: bad signature, mismatch) / 5.7.1 otherwise;
+//     tempfail 451 4.7.5 / 4.7.0).
+//
+// Result values (smime=): pass (every layer verified, signer bound to From, not revoked), fail (bad
+// signature, untrusted chain, mismatch, revoked), neutral (signed part only), temperror (revocation
+// undetermined under fail-closed), permerror (malformed S/MIME or MIME), none (not signed).
+//
+// Decisions (made while implementing; see the report of issue 5):
+//  - One Authentication-Results field with one smime result: the worst layer's (fail > permerror >
+//    temperror > neutral > pass); its identifier is that layer's (the inner one on ties, the author's).
+//    The comment lists every layer ("outer: verified; inner: verified") and what decryption did
+//    ("decrypted aes256-gcm", "not decrypted: ...", "unauthenticated: ..."). Encrypted but not signed
+//    inside, or not decryptable: "smime=none (<what decryption did>)"; "; none" only without any S/MIME.
+//  - body.smime-identifier: the From address for an e-mail match, the From domain for a domain
+//    certificate, else (fail) the signer certificate's first address or dNSName; omitted without a signer.
+//  - The three simple headers: smime = yes when the root (or the decrypted content) is S/MIME (a signed
+//    part only is "no"); verified = failed for every signed result other than pass.
+//  - Several classes can apply (undecryptable and fail, say): the strongest action wins (reject >
+//    tempfail > quarantine > deliver), with that class's reply status. With reject or tempfail the verdict
+//    carries no header edits (nothing is applied) and nobody is harvested.
+//  - A revocation decision comes from decide_revocation() (revocation_decision.hpp), logged there; a
+//    revoked or undetermined (fail-closed, tempfail) signer is not harvested.
+//  - An internal failure whose failure action is accept still removes the forged results and adds
+//    "smime=temperror (internal error)".
+//  - At most three layers are unwrapped (signature, encryption, signature); only one decryption.
+#pragma once
+
+#include <ctime>
+
+#include "conf/config.hpp"
+#include "keystore/store.hpp"
+#include "message.hpp"
+
+namespace revocation {
+class Checker;
+}
+
+namespace milter {
+
+Verdict process_inbound(const conf::Config& config, keystore::Store& store, revocation::Checker* revocation,
+                        const Message& message, std::time_t now);
+
+}  // namespace milter

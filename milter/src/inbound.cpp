@@ -257,11 +257,15 @@ class ContentSink final : public smime::Sink {
 };
 
 // Verifies a signed entity; returns the signed content when the structure let it be found.
+// `known`: the keystore's certificates for the From address, for a signer whose message does not carry
+// its certificate (they are only candidates: the chain is validated as for any other signer).
 std::optional<Content> verify_layer(const conf::Config& config, const std::vector<smime::X509Ptr>& anchors,
-                                    revocation::Checker* checker, const FromAddress& from, const Content& c,
-                                    Layer& layer, State& st, std::time_t now, std::vector<std::string>& log) {
+                                    const std::vector<smime::X509Ptr>& known, revocation::Checker* checker,
+                                    const FromAddress& from, const Content& c, Layer& layer, State& st,
+                                    std::time_t now, std::vector<std::string>& log) {
   smime::VerifyOptions opts;
   for (const auto& a : anchors) opts.anchors.push_back(smime::share(a.get()));
+  for (const auto& k : known) opts.intermediates.push_back(smime::share(k.get()));
   opts.at_time = now;
   opts.limits = mime_limits(config);
   smime::VerifyResult r;
@@ -299,10 +303,16 @@ std::optional<Content> verify_layer(const conf::Config& config, const std::vecto
     case smime::VerifyStatus::valid:
       break;
     case smime::VerifyStatus::bad_signature:
+      // OpenSSL's error queue is for the log; the header and any reply say it in words.
+      log.push_back("verify-detail reason=" + quoted_log(r.reason));
+      layer.result = Result::fail;
+      layer.reason = "signature does not match the content";
+      layer.harvestable = true;  // the keystore refuses unverified signers unless harvest.unverified
+      return content;
     case smime::VerifyStatus::untrusted:
       layer.result = Result::fail;
       layer.reason = r.reason;
-      layer.harvestable = true;  // the keystore refuses unverified signers unless harvest.unverified
+      layer.harvestable = true;
       return content;
     case smime::VerifyStatus::no_signer:
     case smime::VerifyStatus::malformed:
@@ -515,6 +525,7 @@ Verdict run(const conf::Config& config, keystore::Store& store, revocation::Chec
   bool decrypted_once = false;
   bool inner_signature_valid = false;  // a signature inside the encryption verified
   std::optional<std::vector<smime::X509Ptr>> anchors;
+  std::vector<smime::X509Ptr> known;  // the From address's certificates in the keystore
   for (int step = 0; step < kMaxLayers; ++step) {
     Kind kind = Kind::plain;
     try {
@@ -555,11 +566,16 @@ Verdict run(const conf::Config& config, keystore::Store& store, revocation::Chec
       log.push_back("verify=disabled");
       break;
     }
-    if (!anchors) anchors = keystore::trust_anchors(store);
+    if (!anchors) {
+      anchors = keystore::trust_anchors(store);
+      if (from.ok())
+        for (keystore::CertRecord& r : keystore::verification_certificates(store, from.address))
+          known.push_back(std::move(r.cert));
+    }
     Layer layer;
     layer.name = st.layers.empty() && !decrypted_once ? "outer" : "inner";
     std::optional<Content> inner =
-        verify_layer(config, *anchors, checker, from, current, layer, st, now, log);
+        verify_layer(config, *anchors, known, checker, from, current, layer, st, now, log);
     log.push_back(
         "verify layer=" + layer.name + " result=" + std::string(auth_results::to_string(layer.result)) +
         " signer=" + (layer.signer ? smime::fingerprint_sha256(layer.signer.get()) : std::string("none")) +

@@ -30,7 +30,8 @@
 //     certificate equals it (local part exact, domain case-insensitive), or a domain certificate
 //     (dNSName, one-label wildcard) covers the From domain. Otherwise smime=fail "signer does not
 //     match From". Chain validated against keystore::trust_anchors (carried certificates as
-//     intermediates), at `now`.
+//     intermediates), at `now`. A signer certificate the message does not carry is looked for among
+//     the keystore's certificates for the From address.
 //  5. Revocation (when a checker is given and config.revocation.enabled): the signer certificate;
 //     revoked -> fail "signer certificate revoked (...)"; undetermined -> config.revocation.verify:
 //     fail_closed = temperror, fail_open = pass with "revocation undetermined, accepted (fail-open)" in

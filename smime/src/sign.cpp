@@ -34,7 +34,8 @@ CmsPtr make_signed_data(const SigningIdentity& id, const SignOptions& opt) {
   CmsPtr cms = take<CmsPtr>(CMS_sign(nullptr, nullptr, chain.get(), nullptr, flags), "creating SignedData");
 
   const bool pss = opt.rsa_padding == RsaSignaturePadding::pss && EVP_PKEY_is_a(id.key.get(), "RSA");
-  unsigned signer_flags = flags | (pss ? CMS_KEY_PARAM : 0u);
+  unsigned signer_flags =
+      flags | (pss ? CMS_KEY_PARAM : 0u) | (opt.include_signer_certificate ? 0u : CMS_NOCERTS);
   CMS_SignerInfo* si =
       CMS_add1_signer(cms.get(), id.cert.get(), id.key.get(), evp_md(opt.digest), signer_flags);
   if (si == nullptr) throw_openssl(ErrorKind::crypto, "adding the signer");

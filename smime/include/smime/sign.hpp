@@ -31,6 +31,9 @@ struct SignOptions {
   Digest digest = Digest::sha256;
   RsaSignaturePadding rsa_padding = RsaSignaturePadding::pkcs1v15;  // ignored for EC keys
   bool include_chain = true;
+  // false: the signer's own certificate is left out too (CMS_NOCERTS), as some senders do to save
+  // space; the receiver must know the certificate already.
+  bool include_signer_certificate = true;
   // What we announce we can decrypt, in order of preference.
   std::vector<Cipher> capabilities = {Cipher::aes256_gcm, Cipher::aes128_gcm, Cipher::aes256_cbc,
                                       Cipher::aes128_cbc};

@@ -7,33 +7,15 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "conf_test_support.hpp"
 
 namespace {
 
 using conf::Issue;
 
-// The issues parse() reports for `text`; fails the test if it accepted the text.
-std::vector<Issue> errors_of(const std::string& text) {
-  try {
-    conf::parse(text, "test.json");
-  } catch (const conf::ConfigError& e) {
-    return e.errors();
-  }
-  FAIL("parse accepted: " << text);
-  return {};
-}
-
-std::string dump(const std::vector<Issue>& issues) {
-  std::string s;
-  for (const auto& i : issues) s += "  " + i.path + ": " + i.message + "\n";
-  return s;
-}
-
-bool has(const std::vector<Issue>& issues, const std::string& path, const std::string& fragment) {
-  for (const auto& i : issues)
-    if (i.path == path && i.message.find(fragment) != std::string::npos) return true;
-  return false;
-}
+using test::dump;
+using test::errors_of;
+using test::has;
 
 }  // namespace
 

@@ -6,24 +6,12 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "conf_test_support.hpp"
 
 namespace {
 
-std::vector<conf::Issue> errors_of(const std::string& text) {
-  try {
-    conf::parse(text, "test.json");
-  } catch (const conf::ConfigError& e) {
-    return e.errors();
-  }
-  FAIL("parse accepted: " << text);
-  return {};
-}
-
-bool has(const std::vector<conf::Issue>& issues, const std::string& path, const std::string& fragment) {
-  for (const auto& i : issues)
-    if (i.path == path && i.message.find(fragment) != std::string::npos) return true;
-  return false;
-}
+using test::errors_of;
+using test::has;
 
 std::string host_name() {
   char buf[256] = {};

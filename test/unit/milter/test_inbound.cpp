@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../smime/test_support.hpp"
+#include "apply_verdict.hpp"
 #include "auth_results.hpp"
 #include "conf/config.hpp"
 #include "inbound.hpp"
@@ -115,33 +116,7 @@ Message make_message(const std::string& outer, const std::string& entity) {
   return m;
 }
 
-// Applies the verdict as the MTA would: header edits in order, then the new body.
-std::string rebuild(const Message& m, const Verdict& v) {
-  smime::mime::HeaderList h = m.headers;
-  for (const HeaderEdit& e : v.header_edits) {
-    if (e.kind == HeaderEdit::Kind::change) {
-      int seen = 0;
-      auto it = h.items.begin();
-      for (; it != h.items.end(); ++it)
-        if (conf::iequals(it->name, e.name) && ++seen == e.index) break;
-      REQUIRE(it != h.items.end());
-      if (e.value.empty())
-        h.items.erase(it);
-      else
-        it->value = " " + e.value;
-    } else if (e.kind == HeaderEdit::Kind::add) {
-      h.items.push_back({e.name, " " + e.value});
-    } else {
-      h.items.insert(h.items.begin(), {e.name, " " + e.value});
-    }
-  }
-  smime::StringSink out;
-  smime::mime::write_headers(h, out);
-  out.write("\r\n");
-  const smime::Source body = v.new_body ? *v.new_body : m.body;
-  smime::copy(body, body.all(), out);
-  return out.take();
-}
+using test::rebuild;  // apply_verdict.hpp
 
 std::string dump_log(const Verdict& v) {
   std::string s;
@@ -477,6 +452,7 @@ TEST_CASE("inbound: tampered content, expired and self-signed signers fail", "[m
   INFO(ar);
   CHECK(ar.rfind("mx.example.com; smime=fail ", 0) == 0);
   CHECK(ar.find(reason) != std::string::npos);
+  CHECK(ar.find("error:") == std::string::npos);  // OpenSSL's error queue goes to the log only
   check_simple_headers(r, "yes", "no", "failed");
   // Neither is harvested.
   CHECK_FALSE(keystore::encryption_certificate(*f.store, from, now()).found());
@@ -717,4 +693,33 @@ TEST_CASE("inbound: an undetermined revocation status follows revocation.verify"
     CHECK_FALSE(log_has(v, "revocation op="));
     CHECK(apply(m, v).header("X-SMIME-Gateway-Verified") == "yes");
   }
+}
+
+TEST_CASE("inbound: a signer certificate the message does not carry is taken from the keystore",
+          "[milter][inbound]") {
+  Fixture f;
+  const conf::Config c = f.config();
+  test::Parsed p = content();
+  smime::SignOptions o;
+  o.include_chain = false;
+  o.include_signer_certificate = false;
+  smime::StringSink out;
+  smime::sign(p.src, p.root, test::identity("alice"), o, out);
+  const Message m = make_message(routing(), out.take());
+
+  // Unknown signer: the signature cannot be checked.
+  const Verdict unknown = run(f, c, m);
+  INFO(dump_log(unknown));
+  const std::string ar_unknown = apply(m, unknown).header("Authentication-Results");
+  CHECK(ar_unknown.rfind("mx.example.com; smime=fail", 0) == 0);
+  CHECK(ar_unknown.find("not in the message") != std::string::npos);
+
+  // Once the keystore knows alice's certificate (and her CA), the same message verifies.
+  f.store->add_anchor(test::cert("inter").get(), now());
+  smime::X509Ptr alice = test::cert("alice");
+  f.store->add(keystore::NewCertificate{alice.get(), keystore::Origin::imported, now(), {}, {}});
+  const Verdict known = run(f, c, m);
+  INFO(dump_log(known));
+  CHECK(apply(m, known).header("Authentication-Results") ==
+        "mx.example.com; smime=pass body.smime-identifier=alice@example.org (verified)");
 }

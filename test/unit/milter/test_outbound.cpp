@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../smime/test_support.hpp"
+#include "apply_verdict.hpp"
 #include "conf/config.hpp"
 #include "keystore/error.hpp"
 #include "keystore/identity.hpp"
@@ -86,34 +87,7 @@ Message make_message(std::vector<std::string> rcpts, std::string sender = "user@
   return m;
 }
 
-// Applies the verdict as the MTA would: header edits in order (index among headers of that name,
-// 1-based; an empty change deletes), then the new body.
-std::string rebuild(const Message& m, const Verdict& v) {
-  smime::mime::HeaderList h = m.headers;
-  for (const HeaderEdit& e : v.header_edits) {
-    if (e.kind == HeaderEdit::Kind::change) {
-      int seen = 0;
-      auto it = h.items.begin();
-      for (; it != h.items.end(); ++it)
-        if (conf::iequals(it->name, e.name) && ++seen == e.index) break;
-      REQUIRE(it != h.items.end());  // a change or deletion must name an existing header
-      if (e.value.empty())
-        h.items.erase(it);
-      else
-        it->value = " " + e.value;
-    } else if (e.kind == HeaderEdit::Kind::add) {
-      h.items.push_back({e.name, " " + e.value});
-    } else {
-      h.items.insert(h.items.begin(), {e.name, " " + e.value});
-    }
-  }
-  smime::StringSink out;
-  smime::mime::write_headers(h, out);
-  out.write("\r\n");
-  const smime::Source body = v.new_body ? *v.new_body : m.body;
-  smime::copy(body, body.all(), out);
-  return out.take();
-}
+using test::rebuild;  // apply_verdict.hpp
 
 std::string source_text(const smime::Source& s) { return s.slice(s.all()); }
 

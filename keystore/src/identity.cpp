@@ -5,6 +5,7 @@
 
 #include "keystore/error.hpp"
 #include "smime/cert.hpp"
+#include "smime/error.hpp"
 
 namespace keystore {
 
@@ -59,12 +60,22 @@ Identity load_identity(Store& store, const std::string& fingerprint, const std::
   return id;
 }
 
-std::vector<Identity> decryption_identities(Store& store, const std::string& key_passphrase) {
+std::vector<Identity> decryption_identities(Store& store, const std::string& key_passphrase,
+                                            std::vector<std::string>* skipped) {
   ListFilter only_keys;
   only_keys.identities_only = true;
   std::vector<Identity> out;
-  for (const auto& rec : store.list(only_keys))
-    if (rec.facts.can_encrypt()) out.push_back(load_identity(store, rec.facts.fingerprint, key_passphrase));
+  for (const auto& rec : store.list(only_keys)) {
+    if (!rec.facts.can_encrypt()) continue;
+    try {
+      out.push_back(load_identity(store, rec.facts.fingerprint, key_passphrase));
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::store) throw;  // the database itself: not one key's problem
+      if (skipped != nullptr) skipped->push_back(rec.facts.fingerprint + ": " + e.what());
+    } catch (const smime::Error& e) {
+      if (skipped != nullptr) skipped->push_back(rec.facts.fingerprint + ": " + e.what());
+    }
+  }
   return out;
 }
 

@@ -141,10 +141,15 @@ std::optional<std::string> signed_part(const smime::mime::Entity& e, const std::
   return std::nullopt;
 }
 
-// Every gateway decryption key (old and new identities, expired ones too).
-std::vector<smime::DecryptionKey> decryption_keys(keystore::Store& store, std::vector<std::string>& fps) {
+// Every gateway decryption key (old and new identities, expired ones too); keys that cannot be loaded
+// (locked) are logged and left out.
+std::vector<smime::DecryptionKey> decryption_keys(keystore::Store& store, std::vector<std::string>& fps,
+                                                  std::vector<std::string>& log) {
   std::vector<smime::DecryptionKey> keys;
-  for (keystore::Identity& id : keystore::decryption_identities(store, {})) {
+  std::vector<std::string> skipped;
+  std::vector<keystore::Identity> ids = keystore::decryption_identities(store, {}, &skipped);
+  for (const std::string& s : skipped) log.push_back("decrypt-key=skipped reason=" + quoted_log(s));
+  for (keystore::Identity& id : ids) {
     fps.push_back(id.fingerprint);
     keys.push_back(smime::DecryptionKey{std::move(id.cert), std::move(id.key)});
   }
@@ -155,7 +160,7 @@ std::vector<smime::DecryptionKey> decryption_keys(keystore::Store& store, std::v
 std::optional<Content> decrypt_layer(const conf::Config& config, keystore::Store& store, const Content& c,
                                      State& st, std::vector<std::string>& log) {
   std::vector<std::string> fps;
-  const std::vector<smime::DecryptionKey> keys = decryption_keys(store, fps);
+  const std::vector<smime::DecryptionKey> keys = decryption_keys(store, fps, log);
   auto failed = [&](const std::string& why, const std::string& reason) {
     st.decrypted = "failed";
     st.undecryptable = true;

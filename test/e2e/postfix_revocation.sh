@@ -19,6 +19,9 @@
 #      trace header saying fail-open and a warning in the log, within a bounded time; CLI 7 (timeout).
 #  P4  (SIGHUP reload) servers silent, encrypt=tempfail, fresh cache: 451 4.7.0 for the whole message,
 #      nothing delivered.
+#  P5  inbound (127.0.0.1 counts as outside): a message signed by rev-revoked gets smime=fail saying
+#      revoked; with the servers down a rev-good signature is temperror under verify=fail-closed,
+#      pass (comment: fail-open) under fail-open, 451 under tempfail.
 #  At the end: nothing delivered is encrypted to the revoked certificate.
 #   postfix_revocation.sh SMIME_MILTER SMIME_KEYSTORE SMIME_TOOL REVOCATION_TEST_SERVER PKI_DIR REV_PKI_DIR
 # Needs root, the postfix package (smtp-sink) and openssl (exit 77 = skipped). Run time about 40 s.
@@ -487,6 +490,89 @@ sleep 2
 p4_none() { none_delivered "[bounce] P4 good" && none_delivered "[plain] P4 good"; }
 check "P4: nothing delivered" p4_none
 check "P4: $total messages delivered in all" count_is $total
+
+# ================= P5: inbound, revocation.verify =================
+# Mail from outside (127.0.0.1 is not internal in these configurations), signed by the revocation PKI's
+# certificates: the signer's revocation status decides the Authentication-Results verdict.
+echo "# P5: inbound signed mail, revocation.verify"
+config_inbound() {  # config_inbound FILE VERIFY-POLICY CACHE-DIRECTORY
+  cat > "$1.tmp" <<JSON
+{
+  "listen": "unix:$D/milter.sock",
+  "spool": { "directory": "$D/spool" },
+  "keystore": { "path": "$D/keystore.db" },
+  "log": { "level": "debug" },
+  "direction": { "internal_networks": ["10.255.255.0/24"] },
+  "inbound": { "authserv_id": "mx.revocation.test" },
+  "revocation": { "enabled": true, "verify": "$2", "connect_timeout": "1s", "timeout": "2s",
+                  "negative_cache": "5m", "cache_directory": "$3" }
+}
+JSON
+  mv "$1.tmp" "$1"
+}
+# send_signed NAME SUBJECT WANT — a message from NAME@revocation.test signed by rev-NAME
+send_signed() {
+  local r
+  printf 'From: %s@revocation.test\r\nTo: user@example.com\r\nSubject: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nsigned by %s\r\n' \
+    "$1" "$2" "$1" > "$D/in-$1.eml"
+  "$TOOL" sign --cert "$RPKI/rev-$1.pem" --key "$RPKI/rev-$1.key" --chain "$PKI/inter.pem" \
+    "$D/in-$1.eml" "$D/in-$1.signed" 2> /dev/null || fatal "smime-tool sign rev-$1"
+  sed -e 's/\r$//' -e 's/^\./../' -e 's/$/\r/' "$D/in-$1.signed" > "$D/in-$1.smtp"
+  say "MAIL FROM:<$1@revocation.test>"; expect 250
+  say "RCPT TO:<user@example.com>"; expect 250
+  say "DATA"; expect 354
+  send_file "$D/in-$1.smtp"
+  r=$(reply)
+  ANSWER[$2]=$r
+  case $r in "$3"*) ok "SMTP: '$2' answered $3" ;; *) notok "SMTP: '$2' answered $3 (got: $r)" ;; esac
+}
+# ar SUBJECT — the delivered copy's Authentication-Results of our authserv-id (unfolded)
+ar() { local f; f=$(delivered "$1"); [ -n "$f" ] && perl -0pe 's/\r?\n[ \t]+/ /g' "$f" | grep -i '^Authentication-Results: mx.revocation.test;'; }
+ar_has() { local a; a=$(ar "$1"); echo "$a"; [[ $a == *"$2"* ]]; }
+ar_lacks() { local a; a=$(ar "$1"); echo "$a"; [ -n "$a" ] && [[ $a != *"$2"* ]]; }
+
+servers_up
+config_inbound "$D/p5.json" fail-closed "$D/cache5"
+phase_milter "$D/p5.json"
+session_open
+send_signed good "P5 signed by good" 250
+send_signed revoked "P5 signed by revoked" 250
+session_close
+total=$((total + 2))
+wait_sink $total 40
+check "P5 servers up: good signer passes" ar_has "P5 signed by good" "smime=pass"
+p5_revoked() { ar_has "P5 signed by revoked" "smime=fail" && ar_has "P5 signed by revoked" "revoked"; }
+check "P5 servers up: revoked signer fails, the reason says revoked" p5_revoked
+check "P5 log: the signer's status=revoked decision=refuse-revoked" \
+  mlog "revocation op=verify subject=.* status=revoked .*decision=refuse-revoked"
+
+servers_down
+config_inbound "$D/p5b.json" fail-closed "$D/cache5b"
+phase_milter "$D/p5b.json"
+session_open
+send_signed good "P5b signed by good, servers down, fail-closed" 250
+session_close
+total=$((total + 1))
+wait_sink $total 40
+p5b() { ar_has "P5b signed by good, servers down, fail-closed" "smime=temperror" && ar_lacks "P5b signed by good, servers down, fail-closed" "revoked ("; }
+check "P5b servers down, verify=fail-closed: temperror, never revoked" p5b
+
+config_inbound "$D/p5c.json" fail-open "$D/cache5c"
+phase_milter "$D/p5c.json"
+session_open
+send_signed good "P5c signed by good, servers down, fail-open" 250
+session_close
+total=$((total + 1))
+wait_sink $total 40
+p5c() { ar_has "P5c signed by good, servers down, fail-open" "smime=pass" && ar_has "P5c signed by good, servers down, fail-open" "fail-open"; }
+check "P5c servers down, verify=fail-open: pass, the comment says fail-open" p5c
+
+config_inbound "$D/p5d.json" tempfail "$D/cache5d"
+phase_milter "$D/p5d.json"
+session_open
+send_signed good "P5d signed by good, servers down, tempfail" 451
+session_close
+check "P5d: nothing delivered" none_delivered "P5d signed by good, servers down, tempfail"
 
 # ================= everything delivered =================
 all_not_revoked() {

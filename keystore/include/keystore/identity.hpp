@@ -28,8 +28,11 @@ void put_identity(Store& store, X509* cert, EVP_PKEY* key, const std::vector<smi
 // Loads the identity of a certificate; Error(not_found) if it has no key, Error(locked_key) if the key
 // is encrypted and the passphrase is missing or wrong.
 Identity load_identity(Store& store, const std::string& fingerprint, const std::string& key_passphrase);
-// Every identity whose certificate can decrypt (expired ones too: old mail still needs them).
-std::vector<Identity> decryption_identities(Store& store, const std::string& key_passphrase);
+// Every identity whose certificate can decrypt (expired ones too: old mail still needs them). A key that
+// cannot be loaded (locked: encrypted without the right passphrase) is left out and, when `skipped` is
+// given, named there as "FINGERPRINT: reason", so that one bad key does not stop the others.
+std::vector<Identity> decryption_identities(Store& store, const std::string& key_passphrase,
+                                            std::vector<std::string>* skipped = nullptr);
 
 // PKCS#8 PEM of a key, encrypted when passphrase is not empty.
 std::string pkcs8_pem(EVP_PKEY* key, const std::string& passphrase);

@@ -161,6 +161,16 @@ TEST_CASE("identities: keys stored encrypted under a passphrase, refused without
   CHECK(id.chain.size() == 1);
   auto all = decryption_identities(*ts, "kek-secret");
   CHECK(all.size() == 1);
+  // A second identity stored without a passphrase: with none given, the locked one is skipped and
+  // named, the other still loads.
+  auto old_gw = kt::pki_cert("gw-old");
+  put_identity(*ts, old_gw.get(), kt::pki_key("gw-old").get(), chain, "", kt::now());
+  std::vector<std::string> skipped;
+  auto usable = decryption_identities(*ts, "", &skipped);
+  REQUIRE(usable.size() == 1);
+  CHECK(usable.front().fingerprint == fp(old_gw.get()));
+  REQUIRE(skipped.size() == 1);
+  CHECK(skipped.front().rfind(fp(gw.get()) + ": ", 0) == 0);
 }
 
 TEST_CASE("identities: a key that does not match the certificate is refused", "[identity]") {

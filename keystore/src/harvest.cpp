@@ -80,9 +80,11 @@ HarvestDecision harvest(Store& store, const HarvestInput& in, const HarvestPolic
   HarvestDecision d;
   d.fingerprint = fp;
   store.in_transaction([&] {
-    if (store.find(fp)) {
-      store.mark_used(fp, now);
-      if (in.capabilities.present && in.signing_time)
+    if (std::optional<CertRecord> known = store.find(fp)) {
+      // Written only when it changes something (each write is a synced transaction).
+      if (last_use_stale(known->last_used, now)) store.mark_used(fp, now);
+      if (in.capabilities.present && in.signing_time &&
+          (!known->capabilities_time || *known->capabilities_time < *in.signing_time))
         store.set_capabilities(fp, in.capabilities, *in.signing_time);
       d.outcome = HarvestOutcome::already_known;
       d.reason = "certificate already in the store";

@@ -85,6 +85,7 @@ std::string join(const std::vector<std::string>& items, std::string_view sep, st
 struct Signer {
   smime::SigningIdentity identity;
   std::string fingerprint;
+  std::optional<keystore::Time> last_used;
   std::string label;  // the address or domain the certificate names, for the trace header
 };
 
@@ -100,6 +101,7 @@ Signer load_signer(keystore::Store& store, const conf::Profile& profile, const M
                    std::time_t now, std::vector<std::string>& log) {
   const auto t = static_cast<keystore::Time>(now);
   std::string fingerprint;
+  std::optional<keystore::Time> last_used;
   const conf::SigningIdentity& wanted = profile.signing_identity;
   if (wanted.kind == conf::SigningIdentity::Kind::fingerprint) {
     std::optional<keystore::CertRecord> rec = store.find(wanted.fingerprint);
@@ -114,6 +116,7 @@ Signer load_signer(keystore::Store& store, const conf::Profile& profile, const M
     if (!c.ok())
       throw Failure(FailureClass::signing, "signing certificate " + wanted.fingerprint + ": " + c.reason);
     fingerprint = rec->facts.fingerprint;
+    last_used = rec->last_used;
     log.push_back("signer=" + fingerprint + " by=fingerprint");
   } else {
     const std::string sender = policy_sender(message);
@@ -128,6 +131,7 @@ Signer load_signer(keystore::Store& store, const conf::Profile& profile, const M
                                                ": no gateway certificate names this address (only a " +
                                                keystore::to_string(r.match) + " certificate)");
     fingerprint = r.chosen->facts.fingerprint;
+    last_used = r.chosen->last_used;
     log.push_back("signer=" + fingerprint + " by=" + (by_domain ? "sender-domain" : "sender-address") +
                   " key=" + key + " match=" + keystore::to_string(r.match));
   }
@@ -146,6 +150,7 @@ Signer load_signer(keystore::Store& store, const conf::Profile& profile, const M
   s.identity.key = std::move(id.key);
   s.identity.chain = std::move(id.chain);
   s.fingerprint = fingerprint;
+  s.last_used = last_used;
   return s;
 }
 
@@ -190,7 +195,8 @@ Verdict unchanged(std::vector<std::string> log) {
 struct RecipientPlan {
   std::vector<smime::Recipient> recipients;
   std::vector<std::string> fingerprints;
-  std::vector<std::string> covered;         // recipients with a certificate
+  std::vector<std::optional<keystore::Time>> last_used;  // of each fingerprint's certificate
+  std::vector<std::string> covered;                      // recipients with a certificate
   std::vector<std::string> missing;         // recipients without one (or whose certificate was refused)
   std::vector<std::string> missing_labels;  // the same, with why when it was revocation: "a@b (revoked)"
   std::vector<std::string> fail_open;       // covered under revocation fail-open
@@ -260,6 +266,7 @@ RecipientPlan resolve_recipients(const conf::Config& config, keystore::Store& st
     if (std::find(plan.fingerprints.begin(), plan.fingerprints.end(), fp) != plan.fingerprints.end())
       continue;
     plan.fingerprints.push_back(fp);
+    plan.last_used.push_back(r.chosen->last_used);
     plan.recipients.push_back(
         smime::Recipient{smime::share(r.chosen->cert.get()), padding, r.chosen->capabilities});
   }
@@ -329,12 +336,24 @@ std::string trace_text(const conf::Profile& profile, const std::string& sign_tex
   return trace;
 }
 
-// The certificates used are marked so (least-recently-used eviction, `list`). The new message is
+// The certificates used are marked so (least-recently-used eviction, `list`), in one transaction and
+// only where the recorded last use is older than keystore::kLastUseGranularity. The new message is
 // complete already: a store failure here is only logged.
-void mark_used(keystore::Store& store, const std::vector<std::string>& fingerprints, keystore::Time t,
+struct Use {
+  std::string fingerprint;
+  std::optional<keystore::Time> last_used;
+};
+
+void mark_used(keystore::Store& store, const std::vector<Use>& uses, keystore::Time t,
                std::vector<std::string>& log) {
+  std::vector<std::string> due;
+  for (const Use& u : uses)
+    if (keystore::last_use_stale(u.last_used, t)) due.push_back(u.fingerprint);
+  if (due.empty()) return;
   try {
-    for (const auto& fp : fingerprints) store.mark_used(fp, t);
+    store.in_transaction([&] {
+      for (const auto& fp : due) store.mark_used(fp, t);
+    });
   } catch (const std::exception& e) {
     log.push_back("warning=mark-used-failed reason=\"" + sanitize(e.what()) + "\"");
   }
@@ -429,8 +448,11 @@ Verdict run(const conf::Config& config, keystore::Store& store, revocation::Chec
     v.split = SplitCopy{message.envelope.sender, plan.missing, copy};
   }
 
-  std::vector<std::string> used = used_cipher ? plan.fingerprints : std::vector<std::string>{};
-  if (signer) used.push_back(signer->fingerprint);
+  std::vector<Use> used;
+  if (used_cipher)
+    for (std::size_t i = 0; i < plan.fingerprints.size(); ++i)
+      used.push_back({plan.fingerprints[i], plan.last_used[i]});
+  if (signer) used.push_back({signer->fingerprint, signer->last_used});
   mark_used(store, used, t, log);
 
   std::string summary = "action=rewrite";

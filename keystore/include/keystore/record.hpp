@@ -16,6 +16,15 @@ enum class Origin { imported, harvested };
 std::string to_string(Origin o);
 std::optional<Origin> origin_from_string(const std::string& s);
 
+// A certificate's last use is recorded at most this often: least-recently-used eviction needs no finer
+// time, and every write to the store is a synced transaction (milliseconds per message otherwise).
+inline constexpr Time kLastUseGranularity = 3600;
+
+// True when a use at `now` is worth recording, given the recorded last use.
+inline bool last_use_stale(const std::optional<Time>& last_used, Time now) {
+  return !last_used || now - *last_used >= kLastUseGranularity;
+}
+
 struct CertRecord {
   std::int64_t id = 0;
   Origin origin = Origin::imported;

@@ -650,6 +650,28 @@ std::string header_name_problem(const std::string& s) {
     if (static_cast<unsigned char>(c) < 33 || static_cast<unsigned char>(c) > 126 || c == ':')
       return "not a header field name (printable ASCII, no space or colon); \"\" disables it";
   if (s.size() > 76) return "longer than 76 bytes";
+  // The milter deletes every copy of the fields it writes (forged ones): never one of these.
+  static constexpr std::string_view reserved[] = {"From",
+                                                  "To",
+                                                  "Cc",
+                                                  "Bcc",
+                                                  "Sender",
+                                                  "Reply-To",
+                                                  "Subject",
+                                                  "Date",
+                                                  "Message-ID",
+                                                  "Received",
+                                                  "Return-Path",
+                                                  "MIME-Version",
+                                                  "Authentication-Results",
+                                                  "DKIM-Signature",
+                                                  "ARC-Seal",
+                                                  "ARC-Message-Signature",
+                                                  "ARC-Authentication-Results"};
+  for (std::string_view r : reserved)
+    if (iequals(s, r)) return "'" + s + "' is a field of the message itself; choose a name of our own";
+  if (s.size() >= 8 && iequals(std::string_view(s).substr(0, 8), "Content-"))
+    return "Content-* fields describe the body; choose a name of our own";
   return {};
 }
 
@@ -720,15 +742,19 @@ void read_revocation(Ctx& ctx, const json* j, Revocation& out) {
   Object o(ctx, j, "$.revocation");
   read_bool(o, "enabled", out.enabled);
   std::vector<RevocationMethod> order;
-  if (read_list(
-          o, "order", order, "\"ocsp\" or \"crl\"",
-          [](const std::string& s, std::string* why) -> std::optional<RevocationMethod> {
-            for (const auto& [name, value] : names::revocation_method)
-              if (name == s) return value;
-            *why = "unknown method '" + s + "'; expected \"ocsp\" or \"crl\"";
-            return std::nullopt;
-          },
-          false)) {
+  if (const json* v = o.get("order"); v != nullptr && v->is_array() && v->empty()) {
+    ctx.error(o.path_of("order"),
+              "must name at least one method (\"ocsp\", \"crl\"); to check nothing set "
+              "revocation.enabled to false");
+  } else if (read_list(
+                 o, "order", order, "\"ocsp\" or \"crl\"",
+                 [](const std::string& s, std::string* why) -> std::optional<RevocationMethod> {
+                   for (const auto& [name, value] : names::revocation_method)
+                     if (name == s) return value;
+                   *why = "unknown method '" + s + "'; expected \"ocsp\" or \"crl\"";
+                   return std::nullopt;
+                 },
+                 false)) {
     std::set<RevocationMethod> seen(order.begin(), order.end());
     if (seen.size() != order.size())
       ctx.error(o.path_of("order"), "a method is named twice");

@@ -4,6 +4,7 @@
 #include <exception>
 #include <future>
 
+#include "inbound.hpp"
 #include "keystore/sqlite_store.hpp"
 #include "logging.hpp"
 #include "pipeline.hpp"
@@ -195,12 +196,21 @@ Status Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) 
     logging::error(qid, "decision action=tempfail reason=body-not-buffered error=" + quote(*msg.body_error));
     return act(api, conf::Action::tempfail, "cannot store message body, try again later");
   }
+  // A failure before the pipeline whose action is accept: an inbound message still loses any forged
+  // result (the sender must never pre-set our verdict) and says it was not checked.
+  auto fail_before_pipeline = [&](conf::Action a, const std::string& reply, const std::string& why) {
+    if (a != conf::Action::accept || decide_direction(config, msg.envelope) != Direction::inbound)
+      return act(api, a, reply);
+    Verdict v;
+    v.header_edits = unprocessed_inbound_edits(config, msg.headers, why);
+    return apply_verdict(ctx, msg, api, v);
+  };
   if (msg.too_large) {
     conf::Action a = config.failure_actions.bad_input;
     logging::warning(qid,
                      "decision action=" + std::string(conf::to_string(a)) +
                          " reason=message-too-large limit=" + std::to_string(config.limits.max_message_size));
-    return act(api, a, "message too large for S/MIME processing");
+    return fail_before_pipeline(a, "message too large for S/MIME processing", "message too large to check");
   }
 
   Message message;
@@ -215,7 +225,7 @@ Status Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) 
     conf::Action a = config.failure_actions.keystore;
     logging::error(qid, "decision action=" + std::string(conf::to_string(a)) +
                             " reason=keystore-unavailable error=" + quote(e.what()));
-    return act(api, a, "keystore unavailable");
+    return fail_before_pipeline(a, "keystore unavailable", "keystore unavailable");
   }
 
   // The pipeline in a worker thread; this (the callback) thread keeps the MTA waiting meanwhile.
@@ -224,8 +234,11 @@ Status Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) 
   try {
     checker = revocation_.checker_for(config);
   } catch (const std::exception& e) {  // the cache directory cannot be created, say
-    logging::error(qid, "decision action=tempfail reason=revocation-unavailable error=" + quote(e.what()));
-    return act(api, config.failure_actions.internal, "revocation checking unavailable, try again later");
+    const conf::Action a = config.failure_actions.internal;
+    logging::error(qid, "decision action=" + std::string(conf::to_string(a)) +
+                            " reason=revocation-unavailable error=" + quote(e.what()));
+    return fail_before_pipeline(a, "revocation checking unavailable, try again later",
+                                "revocation checking unavailable");
   }
   auto work = std::async(std::launch::async, [&] {
     return processor_(config, *store, checker.get(), message, std::time(nullptr));

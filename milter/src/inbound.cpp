@@ -207,9 +207,9 @@ std::optional<Content> decrypt_layer(const conf::Config& config, keystore::Store
 void check_revocation(const conf::Config& config, revocation::Checker& checker,
                       const std::vector<smime::X509Ptr>& anchors, Layer& layer, State& st, std::time_t now,
                       std::vector<std::string>& log) {
-  std::vector<smime::X509Ptr> candidates;
-  for (const auto& c : layer.carried) candidates.push_back(smime::share(c.get()));
+  std::vector<smime::X509Ptr> candidates;  // anchors first; find_issuer checks the signature either way
   for (const auto& c : anchors) candidates.push_back(smime::share(c.get()));
+  for (const auto& c : layer.carried) candidates.push_back(smime::share(c.get()));
   const RevocationDecision d = decide_revocation(config.revocation, RevocationOperation::verify, checker,
                                                  layer.signer.get(), candidates, layer.identifier, now);
   log.push_back(d.log);
@@ -695,7 +695,21 @@ Verdict run(const conf::Config& config, keystore::Store& store, revocation::Chec
   return v;
 }
 
+HeaderEdit temperror_result(const std::string& ar_id, const std::string& reason) {
+  return HeaderEdit{HeaderEdit::Kind::insert_first, "Authentication-Results", 1,
+                    auth_results::header_value(ar_id, Result::temperror, {}, reason)};
+}
+
 }  // namespace
+
+std::vector<HeaderEdit> unprocessed_inbound_edits(const conf::Config& config,
+                                                  const smime::mime::HeaderList& headers,
+                                                  const std::string& reason) {
+  std::vector<std::string> ignored;
+  std::vector<HeaderEdit> edits = remove_forged(config, headers, config.inbound.authserv_id, ignored);
+  edits.push_back(temperror_result(config.inbound.authserv_id, reason));
+  return edits;
+}
 
 Verdict process_inbound(const conf::Config& config, keystore::Store& store, revocation::Checker* revocation,
                         const Message& message, std::time_t now) {
@@ -713,9 +727,7 @@ Verdict process_inbound(const conf::Config& config, keystore::Store& store, revo
     v.log = std::move(log);
     if (v.action == conf::Action::accept) {  // delivered anyway: never with a forged verdict
       v.header_edits = forged;
-      v.header_edits.push_back(
-          HeaderEdit{HeaderEdit::Kind::insert_first, "Authentication-Results", 1,
-                     auth_results::header_value(ar_id, Result::temperror, {}, "internal error")});
+      v.header_edits.push_back(temperror_result(ar_id, "internal error"));
     }
     return v;
   };

@@ -72,6 +72,8 @@
 #pragma once
 
 #include <ctime>
+#include <string>
+#include <vector>
 
 #include "conf/config.hpp"
 #include "keystore/store.hpp"
@@ -85,5 +87,11 @@ namespace milter {
 
 Verdict process_inbound(const conf::Config& config, keystore::Store& store, revocation::Checker* revocation,
                         const Message& message, std::time_t now);
+
+// For an inbound message delivered without processing (a failure before the pipeline ran whose action is
+// accept): the forged results removed, and "<authserv-id>; smime=temperror (<reason>)" prepended.
+std::vector<HeaderEdit> unprocessed_inbound_edits(const conf::Config& config,
+                                                  const smime::mime::HeaderList& headers,
+                                                  const std::string& reason);
 
 }  // namespace milter

@@ -64,7 +64,8 @@ RevocationDecision decide_revocation(const conf::Revocation& config, RevocationO
       d.reason = d.answer.reason.empty() ? "certificate revoked" : d.answer.reason;
       break;
     case revocation::Status::undetermined:
-      if (d.answer.why == revocation::Why::no_distribution_point && config.no_distribution_point_is_good) {
+      if (d.answer.why == revocation::Why::no_distribution_point && config.no_distribution_point_is_good &&
+          !revocation::names_revocation_source(cert)) {
         d.use = RevocationUse::use;
         d.reason = "no revocation source; taken as good (revocation.no_distribution_point)";
         break;

@@ -1,4 +1,5 @@
 // Checker: the order of methods, fallback, the cache and single flight around ocsp.cpp, crl.cpp, fetch.cpp.
+#include <algorithm>
 #include <utility>
 
 #include "cache.hpp"
@@ -129,6 +130,9 @@ struct Checker::Impl {
           Entry copy = *e;
           copy.verified = true;
           copy.verdict = checked;
+          // The file's own dates are not trusted: the response decides how long the answer lives.
+          copy.expires_at = std::min(copy.expires_at, checked.expires_at);
+          copy.stored_at = std::min(copy.stored_at, now);
           cache.put(std::move(copy), false);
           v = checked;
         } else {
@@ -245,7 +249,9 @@ struct Checker::Impl {
         out.attempts.push_back("crl " + url + ": " + describe(*cached) + " (cached)");
         return out;
       }
-      if (std::optional<Verdict> neg = negative("crl " + url, now)) {
+      std::optional<Verdict> neg = negative("crl " + url, now);
+      if (!neg) neg = negative("crl " + url + " " + key, now);
+      if (neg) {
         if (cached) {  // within its grace: better than nothing
           out.verdict = *cached;
           out.from_cache = true;
@@ -299,7 +305,14 @@ struct Checker::Impl {
     if (got.why != Why::none) return fail(got.why, got.detail);
     CrlPtr crl = parse_crl(got.body);
     if (!crl) return fail(Why::malformed, "not a CRL (DER or PEM)");
-    if (std::optional<Verdict> bad = verify_crl(crl.get(), cert, issuer)) return fail(bad->why, bad->detail);
+    if (std::optional<Verdict> bad = verify_crl(crl.get(), cert, issuer)) {
+      // Remembered for this issuer only: a message naming a wrong issuer must not make the CRL look
+      // bad for every certificate behind the URL.
+      load.why = bad->why;
+      load.detail = bad->detail;
+      remember_failure("crl " + url + " " + key, url, undetermined(load.why, load.detail), now);
+      return load;
+    }
     Verdict status = crl_status(crl.get(), cert, now, options);
     load.crl = share_crl(std::move(crl));
     if (status.status == Status::undetermined) {

@@ -198,6 +198,13 @@ openssl req -new -x509 -config "$CNF" -key "$WORK/impostor.key" -subj "$ORG/CN=s
 new_ca_db "$WORK/impostor"
 cp "$WORK/inter/index.txt" "$WORK/impostor/index.txt"
 gencrl "$WORK/impostor" "$WORK/impostor.pem" "$WORK/impostor.key" "$OUT/crl/impostor/inter.crl" -crldays 30
+# lookalike.pem: inter's name AND inter's subjectKeyIdentifier on another key — what a message could
+# carry to pose as the issuer (X509_check_issued accepts it; only the signature check tells).
+INTER_SKI=$(openssl x509 -in "$PKI/inter.pem" -noout -ext subjectKeyIdentifier | sed -n '2s/[[:space:]]//gp')
+[ -n "$INTER_SKI" ] || { echo "$0: inter.pem has no subjectKeyIdentifier" >&2; exit 1; }
+openssl req -new -x509 -key "$WORK/impostor.key" -subj "$ORG/CN=smime-milter Test Intermediate CA" -days 30 \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+  -addext "subjectKeyIdentifier=$INTER_SKI" -out "$OUT/lookalike.pem" 2> /dev/null
 # big: inter's CRL with 3000 extra revoked serials (about 100 KB), for a small max_crl_size.
 new_ca_db "$WORK/big"
 cp "$WORK/inter/index.txt" "$WORK/big/index.txt"
@@ -270,6 +277,7 @@ CRLs, one directory per variant, each file named inter.crl (serve the directory 
   crl/stale       DER, signed by inter, lastUpdate 3 days ago, nextUpdate 2 hours ago
   crl/other-ca    DER, signed by root (another issuer)
   crl/impostor    DER, issuer name of inter but signed by another key
+lookalike.pem     a CA certificate with inter's name and subjectKeyIdentifier but another key
   crl/big         DER, signed by inter, 3000 extra entries (over 64 KiB)
 
 OCSP responder: openssl ocsp -index index.txt -port 28481 -rsigner ocsp.pem -rkey ocsp.key -CA inter.pem

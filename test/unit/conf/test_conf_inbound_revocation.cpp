@@ -107,6 +107,15 @@ TEST_CASE("inbound and revocation errors name their paths", "[conf][errors]") {
   CHECK(has(issues, "$.revocation.no_distribution_point", "undetermined, good"));
   CHECK(has(issues, "$.revocation.connect_timeout", "greater than revocation.timeout"));
   CHECK(has(issues, "$.revocation.cache_dir", "did you mean 'cache_directory'"));
-  CHECK(has(errors_of(R"({"revocation": {"order": []}})"), "$.revocation.order", "must not be empty"));
+  CHECK(has(errors_of(R"({"revocation": {"order": []}})"), "$.revocation.order", "at least one method"));
+  // Names the milter deletes forged copies of must never be the message's own fields.
+  CHECK(has(errors_of(R"({"inbound": {"headers": {"smime": "From"}}})"), "$.inbound.headers.smime",
+            "field of the message itself"));
+  CHECK(has(errors_of(R"({"inbound": {"headers": {"verified": "authentication-results"}}})"),
+            "$.inbound.headers.verified", "field of the message itself"));
+  CHECK(has(errors_of(R"({"inbound": {"headers": {"decrypted": "Content-Type"}}})"),
+            "$.inbound.headers.decrypted", "Content-*"));
+  CHECK(
+      has(errors_of(R"({"trace_header": "MIME-Version"})"), "$.trace_header", "field of the message itself"));
   CHECK(has(errors_of(R"({"revocation": {"order": ["ldap"]}})"), "$.revocation.order[0]", "unknown method"));
 }

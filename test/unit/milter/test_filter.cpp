@@ -584,3 +584,36 @@ TEST_CASE("filter: quarantine comes after the other changes, and a refused one t
     CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::tempfail);
   }
 }
+
+TEST_CASE("filter: an inbound message accepted unprocessed loses forged results and says temperror", "[filter]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path("spool"));
+  const std::string json = R"({"spool": {"directory": ")" + dir.path("spool") +
+                           R"(", "memory_limit": "16K"}, "limits": {"max_message_size": "64K"},
+      "failure_actions": {"bad_input": "accept"}, "direction": {"internal_networks": ["10.0.0.0/8"]},
+      "inbound": {"authserv_id": "mx.test"}, "revocation": {"enabled": false}})";
+  LiveConfig live(std::make_shared<const conf::Config>(conf::parse(json, "test")));
+  StoreHolder store(dir);
+  FakePipeline pipe;
+  Filter f(live, pipe.processor(), store.opener());
+  ConnectionContext ctx;
+  RecordingApi api;
+  connect(f, ctx, api);  // 127.0.0.1: outside here
+  auto headers = kHeaders;
+  headers.push_back({"Authentication-Results", " mx.test; smime=pass body.smime-identifier=ceo@example.com"});
+  headers.push_back({"Authentication-Results", " other.test; spf=pass"});
+  const std::string chunk(32 * 1024, 'x');
+  CHECK(send(f, ctx, api, "ceo@example.com", {"b@example.org"}, headers, {chunk, chunk, chunk}) ==
+        Status::continue_);
+  CHECK(pipe.seen.empty());  // too large: the pipeline never ran
+  // Our forged field (the first of two) deleted, the other authserv-id's kept, temperror prepended.
+  const auto changes = api.of("chgheader");
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].name == "Authentication-Results");
+  CHECK(changes[0].index == 1);
+  CHECK(changes[0].value.empty());
+  const auto inserted = api.of("insheader");
+  REQUIRE(inserted.size() == 1);
+  CHECK(inserted[0].value.find("mx.test; smime=temperror") != std::string::npos);
+  CHECK(api.of("replacebody").empty());
+}

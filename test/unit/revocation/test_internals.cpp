@@ -1,10 +1,12 @@
 // Parts of revocation/src tested alone: CRL parsing in every form a fetch can bring.
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <catch2/catch.hpp>
 #include <string>
 
 #include "crl.hpp"
+#include "revocation/revocation.hpp"
 #include "revocation_support.hpp"
 #include "smime/cert.hpp"
 
@@ -46,4 +48,23 @@ TEST_CASE("revocation: parse_crl reads DER, PEM and libcurl's LDAP output", "[re
     if (crl)
       CHECK(X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(test::inter().get())) == 0);
   }
+}
+
+TEST_CASE("revocation: find_issuer wants the signature, not only the name and key id",
+          "[revocation][issuer]") {
+  smime::X509Ptr leaf = test::rev_cert("rev-good");
+  smime::X509Ptr lookalike =
+      std::move(smime::load_certificates(smime::read_file(test::rev_pki_file("lookalike.pem"))).front());
+  // The lookalike has inter's name and subjectKeyIdentifier: OpenSSL's name/key-id test accepts it...
+  REQUIRE(X509_check_issued(lookalike.get(), leaf.get()) == X509_V_OK);
+  std::vector<smime::X509Ptr> candidates;
+  candidates.push_back(smime::share(lookalike.get()));
+  // ... but it did not sign the leaf, so it is not its issuer, and the real one is found after it.
+  CHECK_FALSE(revocation::find_issuer(leaf.get(), candidates));
+  candidates.push_back(test::inter());
+  smime::X509Ptr found = revocation::find_issuer(leaf.get(), candidates);
+  REQUIRE(found);
+  CHECK(X509_cmp(found.get(), test::inter().get()) == 0);
+  CHECK(revocation::names_revocation_source(leaf.get()));
+  CHECK_FALSE(revocation::names_revocation_source(test::rev_cert("rev-nodp").get()));
 }

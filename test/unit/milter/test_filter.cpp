@@ -585,7 +585,8 @@ TEST_CASE("filter: quarantine comes after the other changes, and a refused one t
   }
 }
 
-TEST_CASE("filter: an inbound message accepted unprocessed loses forged results and says temperror", "[filter]") {
+TEST_CASE("filter: an inbound message accepted unprocessed loses forged results and says temperror",
+          "[filter]") {
   TempDir dir;
   std::filesystem::create_directories(dir.path("spool"));
   const std::string json = R"({"spool": {"directory": ")" + dir.path("spool") +

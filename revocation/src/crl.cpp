@@ -75,6 +75,37 @@ CrlPtr parse_crl(std::string_view input) {
   return crl;
 }
 
+namespace {
+
+// A CRL that covers only some reasons, only CA or attribute certificates, or other issuers' certificates
+// (Issuing Distribution Point), or that has a critical extension we do not know, cannot say "good".
+std::optional<Verdict> check_scope(X509_CRL* crl) {
+  for (int i = 0; i < X509_CRL_get_ext_count(crl); ++i) {
+    X509_EXTENSION* ext = X509_CRL_get_ext(crl, i);
+    const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+    if (X509_EXTENSION_get_critical(ext) && nid != NID_issuing_distribution_point)
+      return undetermined(Why::unsupported, std::string("CRL with an unknown critical extension ") +
+                                                (nid == NID_undef ? "(unnamed)" : OBJ_nid2sn(nid)));
+  }
+  int critical = 0;
+  IdpPtr idp(static_cast<ISSUING_DIST_POINT*>(
+      X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &critical, nullptr)));
+  ERR_clear_error();
+  if (!idp) {
+    if (critical != -1) return undetermined(Why::malformed, "unreadable Issuing Distribution Point");
+    return std::nullopt;
+  }
+  if (idp->onlysomereasons != nullptr)
+    return undetermined(Why::unsupported,
+                        "a CRL for some revocation reasons only (Issuing Distribution Point)");
+  if (idp->onlyCA > 0 || idp->onlyattr > 0)
+    return undetermined(Why::unsupported, "a CRL for CA or attribute certificates only");
+  if (idp->indirectCRL > 0) return undetermined(Why::unsupported, "an indirect CRL");
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<Verdict> verify_crl(X509_CRL* crl, X509* cert, X509* issuer) {
   if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0 ||
       X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
@@ -82,6 +113,7 @@ std::optional<Verdict> verify_crl(X509_CRL* crl, X509* cert, X509* issuer) {
                         "CRL issued by someone else (" + name_text(X509_CRL_get_issuer(crl)) + ")");
   if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)
     return undetermined(Why::malformed, "a delta CRL (not used)");
+  if (std::optional<Verdict> scope = check_scope(crl)) return scope;
   if ((X509_get_extension_flags(issuer) & EXFLAG_KUSAGE) != 0 &&
       (X509_get_key_usage(issuer) & KU_CRL_SIGN) == 0)
     return undetermined(Why::bad_signature, "the issuer may not sign CRLs (keyUsage)");

@@ -28,6 +28,7 @@ using CrlPtr = std::unique_ptr<X509_CRL, smime::OsslDeleter<X509_CRL_free>>;
 using OsslStringStackPtr =
     std::unique_ptr<STACK_OF(OPENSSL_STRING), smime::OsslDeleter<free_ossl_string_stack>>;
 using DistPointsPtr = std::unique_ptr<STACK_OF(DIST_POINT), smime::OsslDeleter<free_dist_points>>;
+using IdpPtr = std::unique_ptr<ISSUING_DIST_POINT, smime::OsslDeleter<ISSUING_DIST_POINT_free>>;
 using Asn1EnumPtr = std::unique_ptr<ASN1_ENUMERATED, smime::OsslDeleter<ASN1_ENUMERATED_free>>;
 using CurlPtr = std::unique_ptr<CURL, smime::OsslDeleter<curl_easy_cleanup>>;
 using CurlListPtr = std::unique_ptr<curl_slist, smime::OsslDeleter<curl_slist_free_all>>;

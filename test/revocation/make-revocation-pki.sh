@@ -119,6 +119,14 @@ authorityKeyIdentifier = keyid:always
 
 [ ext_crl ]
 authorityKeyIdentifier = keyid:always
+
+[ ext_crl_partial ]
+authorityKeyIdentifier = keyid:always
+issuingDistributionPoint = critical, @idp_partial
+
+[ idp_partial ]
+fullname = URI:http://127.0.0.1:28480/inter.crl
+onlysomereasons = keyCompromise
 EOF
 export OPENSSL_CONF=$WORK/openssl.cnf
 CNF=$WORK/openssl.cnf
@@ -184,6 +192,12 @@ gencrl() { # CADIR CACERT CAKEY OUT [args...]
   openssl crl -in "$WORK/crl.pem" -outform DER -out "$out"
 }
 gencrl "$WORK/inter" "$PKI/inter.pem" "$PKI/inter.key" "$OUT/crl/fresh/inter.crl" -crldays 30
+# partial: the same entries, but its Issuing Distribution Point says it covers keyCompromise only, so
+# it cannot say a certificate is good (another reason's revocation would be elsewhere).
+mkdir -p "$OUT/crl/partial"
+ca "$WORK/inter" -cert "$PKI/inter.pem" -keyfile "$PKI/inter.key" -gencrl -crlexts ext_crl_partial \
+  -out "$WORK/crl-partial.pem" -crldays 30
+openssl crl -in "$WORK/crl-partial.pem" -outform DER -out "$OUT/crl/partial/inter.crl"
 openssl crl -inform DER -in "$OUT/crl/fresh/inter.crl" -out "$OUT/crl/fresh-pem/inter.crl"
 # Stale: nextUpdate 2 hours ago (a grace of 1 day accepts it, a grace of 1 hour does not).
 gencrl "$WORK/inter" "$PKI/inter.pem" "$PKI/inter.key" "$OUT/crl/stale/inter.crl" \
@@ -277,6 +291,7 @@ CRLs, one directory per variant, each file named inter.crl (serve the directory 
   crl/stale       DER, signed by inter, lastUpdate 3 days ago, nextUpdate 2 hours ago
   crl/other-ca    DER, signed by root (another issuer)
   crl/impostor    DER, issuer name of inter but signed by another key
+  crl/partial     DER, signed by inter, Issuing Distribution Point onlySomeReasons keyCompromise
 lookalike.pem     a CA certificate with inter's name and subjectKeyIdentifier but another key
   crl/big         DER, signed by inter, 3000 extra entries (over 64 KiB)
 

@@ -36,7 +36,9 @@
 // CRL (RFC 5280): fetched from the certificate's HTTP(S) distribution points (LDAP when libcurl speaks
 // it), DER or PEM; used only when signed by the certificate's issuer (same issuer name and a valid
 // signature by its key); past nextUpdate + crl_grace it is stale (undetermined), within the grace it
-// is used and the Answer says stale = true. Delta CRLs are not used.
+// is used and the Answer says stale = true. Delta CRLs are not used. A CRL whose Issuing
+// Distribution Point limits it to some reasons, to CA or attribute certificates, or makes it indirect,
+// or that has an unknown critical extension, is undetermined (unsupported): it cannot say "good".
 #pragma once
 
 #include <chrono>

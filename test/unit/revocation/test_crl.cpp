@@ -122,3 +122,13 @@ TEST_CASE("revocation: CRL: a server that closes at once is a network error", "[
   CHECK(a.why == Why::network);
   CHECK(server.count() == 1);
 }
+
+TEST_CASE("revocation: CRL: a CRL covering some reasons only cannot say good", "[revocation][crl]") {
+  auto server = crl_server("partial");
+  // rev-good is not on it, but a revocation for another reason would be on another CRL.
+  revocation::Answer a = check_crl("rev-good");
+  INFO(a.reason);
+  CHECK(a.status == Status::undetermined);
+  CHECK(a.why == Why::unsupported);
+  CHECK(a.reason.find("some revocation reasons only") != std::string::npos);
+}

@@ -23,9 +23,10 @@ OUT=$(cd -- "$OUT" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/make-pki.XXXXXX")
 trap 'rm -rf -- "$WORK"' EXIT
 
+# shellcheck source=test/pki/ca-common.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/ca-common.sh"
+
 PASS=secret
-# UTC times for `openssl ca -startdate/-enddate` (YYYYMMDDHHMMSSZ), relative to now.
-utc() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
 NOW_MINUS_1H=$(utc '-1 hour')
 CA_END=$(utc '+10 years')
 USER_END=$(utc '+2 years')
@@ -35,37 +36,8 @@ EXPIRED_END=$(utc '-30 days')
 # --- openssl configuration ----------------------------------------------------------------------
 # One file for both CAs; the CA directory comes from $CADIR, the subjectAltName from $SAN.
 export CADIR=$WORK/root SAN=email:unused@example.invalid
-cat > "$WORK/openssl.cnf" <<'EOF'
-[ ca ]
-default_ca = testca
-
-[ testca ]
-dir               = $ENV::CADIR
-database          = $dir/index.txt
-new_certs_dir     = $dir/newcerts
-crlnumber         = $dir/crlnumber
-rand_serial       = yes
-unique_subject    = no
-default_md        = sha256
-default_days      = 730
-default_crl_days  = 30
-policy            = policy_any
-email_in_dn       = no
-copy_extensions   = none
-preserve          = yes
-
-[ policy_any ]
-commonName             = supplied
-organizationName       = optional
-organizationalUnitName = optional
-emailAddress           = optional
-
-[ req ]
-distinguished_name = req_dn
-prompt             = no
-[ req_dn ]
-CN = placeholder
-
+write_ca_config "$WORK/openssl.cnf"
+cat >> "$WORK/openssl.cnf" <<'EOF'
 [ ext_root ]
 basicConstraints       = critical, CA:true
 keyUsage               = critical, keyCertSign, cRLSign
@@ -108,15 +80,9 @@ EOF
 export OPENSSL_CONF=$WORK/openssl.cnf
 CNF=$WORK/openssl.cnf
 
-new_ca_db() { # DIR
-  mkdir -p "$1/newcerts"
-  : > "$1/index.txt"
-  echo 1000 > "$1/crlnumber"
-}
 new_ca_db "$WORK/root"
 new_ca_db "$WORK/inter"
 
-rsa_key() { openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1"; }
 ec_key() {
   openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
     -pkeyopt ec_param_enc:named_curve -out "$1"

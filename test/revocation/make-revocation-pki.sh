@@ -30,45 +30,18 @@ OUT=$(cd -- "$OUT" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/make-revocation-pki.XXXXXX")
 trap 'rm -rf -- "$WORK"' EXIT
 
+# shellcheck source=test/pki/ca-common.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/../pki/ca-common.sh"
+
 PASS=secret
 CRL_URL=http://127.0.0.1:28480/inter.crl
 OCSP_URL=http://127.0.0.1:28481/
-utc() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
 NOW_MINUS_1H=$(utc '-1 hour')
 USER_END=$(utc '+2 years')
 
 export CADIR=$WORK/inter SAN=email:unused@example.invalid
-cat > "$WORK/openssl.cnf" <<EOF
-[ ca ]
-default_ca = testca
-
-[ testca ]
-dir               = \$ENV::CADIR
-database          = \$dir/index.txt
-new_certs_dir     = \$dir/newcerts
-crlnumber         = \$dir/crlnumber
-rand_serial       = yes
-unique_subject    = no
-default_md        = sha256
-default_days      = 730
-default_crl_days  = 30
-policy            = policy_any
-email_in_dn       = no
-copy_extensions   = none
-preserve          = yes
-
-[ policy_any ]
-commonName             = supplied
-organizationName       = optional
-organizationalUnitName = optional
-emailAddress           = optional
-
-[ req ]
-distinguished_name = req_dn
-prompt             = no
-[ req_dn ]
-CN = placeholder
-
+write_ca_config "$WORK/openssl.cnf"
+cat >> "$WORK/openssl.cnf" <<EOF
 [ ext_ca ]
 basicConstraints       = critical, CA:true, pathlen:0
 keyUsage               = critical, keyCertSign, cRLSign
@@ -131,16 +104,10 @@ EOF
 export OPENSSL_CONF=$WORK/openssl.cnf
 CNF=$WORK/openssl.cnf
 
-new_ca_db() { # DIR
-  mkdir -p "$1/newcerts"
-  : > "$1/index.txt"
-  echo 1000 > "$1/crlnumber"
-}
 # inter: the database the OCSP responder serves. inter-unlisted: certificates the responder never heard of.
 new_ca_db "$WORK/inter"
 new_ca_db "$WORK/inter-unlisted"
 
-rsa_key() { openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1"; }
 csr() { openssl req -new -config "$CNF" -key "$1" -subj "$2" -out "$3"; }
 ca() { # CADIR openssl-ca-args...
   local dir=$1

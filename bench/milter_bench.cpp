@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
     conf::Profile profile;
     profile.name = "bench";
     profile.mode = conf::Mode::sign_encrypt;
-    profile.signing_identity.kind = conf::SigningIdentity::Kind::sender_domain;
+    profile.signing_identity.kind = conf::SignerChoice::Kind::sender_domain;
     profile.cipher = conf::Cipher::aes256_cbc;
 
     smime::SigningIdentity alice{pki.cert("alice"), pki.key("alice"), {}};

@@ -409,7 +409,7 @@ void read_log(Ctx& ctx, const json* j, Log& out) {
   o.finish();
 }
 
-void read_direction(Ctx& ctx, const json* j, Direction& out) {
+void read_direction(Ctx& ctx, const json* j, DirectionRules& out) {
   Object o(ctx, j, "$.direction");
   read_list(o, "internal_networks", out.internal_networks, "CIDR networks (strings)",
             [](const std::string& s, std::string* why) { return Cidr::parse(s, why); });
@@ -420,11 +420,11 @@ void read_direction(Ctx& ctx, const json* j, Direction& out) {
 }
 
 // "sender-domain", "sender-address", or a SHA-256 fingerprint (64 hex digits, colons and case free).
-bool read_signing_identity(Object& o, SigningIdentity& out) {
+bool read_signing_identity(Object& o, SignerChoice& out) {
   std::string s;
   if (!read_string(o, "signing_identity", s)) return false;
-  if (s == "sender-domain") return out = {SigningIdentity::Kind::sender_domain, {}}, true;
-  if (s == "sender-address") return out = {SigningIdentity::Kind::sender_address, {}}, true;
+  if (s == "sender-domain") return out = {SignerChoice::Kind::sender_domain, {}}, true;
+  if (s == "sender-address") return out = {SignerChoice::Kind::sender_address, {}}, true;
   std::string hex;
   bool ok = true;
   for (char c : s) {
@@ -444,7 +444,7 @@ bool read_signing_identity(Object& o, SigningIdentity& out) {
   }
   std::string fp;
   for (std::size_t i = 0; i < hex.size(); i += 2) fp += (i ? ":" : "") + hex.substr(i, 2);
-  out = {SigningIdentity::Kind::fingerprint, fp};
+  out = {SignerChoice::Kind::fingerprint, fp};
   return true;
 }
 
@@ -636,7 +636,7 @@ void read_reinjection(Ctx& ctx, const json* j, std::optional<Reinjection>& out) 
   out = r;
 }
 
-void read_limits(Ctx& ctx, const json* j, Limits& out) {
+void read_limits(Ctx& ctx, const json* j, MessageLimits& out) {
   Object o(ctx, j, "$.limits");
   read_size(o, "max_message_size", out.max_message_size, 64 * KiB, 64 * GiB);
   read_integer(o, "mime_depth", out.mime_depth, 1, 1000);

@@ -15,7 +15,7 @@ std::string address_domain(std::string_view address) {
 }
 
 DirectionDecision explain_direction(const conf::Config& config, const Envelope& envelope) {
-  const conf::Direction& d = config.direction;
+  const conf::DirectionRules& d = config.direction;
   if (envelope.authenticated && d.authenticated_is_outbound)
     return {Direction::outbound, "reason=authenticated user=" +
                                      (envelope.auth_user.empty() ? std::string("-") : envelope.auth_user)};

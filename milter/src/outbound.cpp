@@ -102,8 +102,8 @@ Signer load_signer(keystore::Store& store, const conf::Profile& profile, const M
   const auto t = static_cast<keystore::Time>(now);
   std::string fingerprint;
   std::optional<keystore::Time> last_used;
-  const conf::SigningIdentity& wanted = profile.signing_identity;
-  if (wanted.kind == conf::SigningIdentity::Kind::fingerprint) {
+  const conf::SignerChoice& wanted = profile.signing_identity;
+  if (wanted.kind == conf::SignerChoice::Kind::fingerprint) {
     std::optional<keystore::CertRecord> rec = store.find(wanted.fingerprint);
     if (!rec)
       throw Failure(FailureClass::signing,
@@ -120,7 +120,7 @@ Signer load_signer(keystore::Store& store, const conf::Profile& profile, const M
     log.push_back("signer=" + fingerprint + " by=fingerprint");
   } else {
     const std::string sender = policy_sender(message);
-    const bool by_domain = wanted.kind == conf::SigningIdentity::Kind::sender_domain;
+    const bool by_domain = wanted.kind == conf::SignerChoice::Kind::sender_domain;
     const std::string key = by_domain ? keystore::domain_of(sender) : sender;
     if (key.empty() || (!by_domain && sender.find('@') == std::string::npos))
       throw Failure(FailureClass::signing, "no sender address to choose a signing identity by");

@@ -56,7 +56,7 @@ struct Log {
   bool foreground_stderr = true;  // with -f, log to stderr as well as syslog
 };
 
-struct Direction {
+struct DirectionRules {
   std::vector<Cidr> internal_networks = {*Cidr::parse("127.0.0.0/8"), *Cidr::parse("::1/128")};
   std::vector<DomainPattern> internal_domains;  // sender domains that count as ours
   bool authenticated_is_outbound = true;        // SMTP AUTH makes a message outbound
@@ -75,7 +75,7 @@ enum class Cipher {
 enum class RsaKeyTransport { pkcs1v15, oaep };
 enum class MissingCertificate { bounce, drop, split, plain };
 
-struct SigningIdentity {
+struct SignerChoice {
   enum class Kind { sender_domain, sender_address, fingerprint };
   Kind kind = Kind::sender_domain;
   std::string fingerprint;  // kind == fingerprint: SHA-256, upper-case hex, colon separated (as the keystore)
@@ -85,7 +85,7 @@ struct Profile {
   std::string name;
   Mode mode = Mode::sign;
   SignMode sign_mode = SignMode::detached;
-  SigningIdentity signing_identity;
+  SignerChoice signing_identity;
   Digest digest = Digest::sha256;
   RsaSignaturePadding rsa_signature_padding = RsaSignaturePadding::pkcs1v15;
   Cipher cipher = Cipher::automatic;
@@ -137,7 +137,7 @@ struct Reinjection {
   std::chrono::seconds timeout{30};
 };
 
-struct Limits {
+struct MessageLimits {
   std::uint64_t max_message_size = 100 * MiB;
   unsigned mime_depth = 32;
   unsigned mime_parts = 10000;
@@ -227,13 +227,13 @@ struct Config {
   Spool spool;
   Keystore keystore;
   Log log;
-  Direction direction;
+  DirectionRules direction;
   Outbound outbound;
   std::map<std::string, std::shared_ptr<const Profile>, std::less<>> profiles;  // includes "none"
   FailureActions failure_actions;
   std::optional<Reinjection> reinjection;       // required when a profile uses missing_certificate split
   std::string trace_header = "X-SMIME-Milter";  // empty: no trace header
-  Limits limits;
+  MessageLimits limits;
   Inbound inbound;
   Revocation revocation;
 

@@ -66,7 +66,7 @@ TEST_CASE("a profile's absent keys take their defaults", "[conf][defaults]") {
   CHECK(p->encrypts());
   CHECK_FALSE(p->signs());
   CHECK(p->sign_mode == conf::SignMode::detached);
-  CHECK(p->signing_identity.kind == conf::SigningIdentity::Kind::sender_domain);
+  CHECK(p->signing_identity.kind == conf::SignerChoice::Kind::sender_domain);
   CHECK(p->digest == conf::Digest::sha256);
   CHECK(p->rsa_signature_padding == conf::RsaSignaturePadding::pkcs1v15);
   CHECK(p->cipher == conf::Cipher::automatic);
@@ -114,7 +114,7 @@ TEST_CASE("values are typed: sizes, durations, enums, listen forms, fingerprints
   CHECK(p->mode == conf::Mode::triple);
   CHECK(p->sign_mode == conf::SignMode::opaque);
   CHECK(p->digest == conf::Digest::sha512);
-  CHECK(p->signing_identity.kind == conf::SigningIdentity::Kind::fingerprint);
+  CHECK(p->signing_identity.kind == conf::SignerChoice::Kind::fingerprint);
   CHECK(p->signing_identity.fingerprint ==
         "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89");
   CHECK(p->rsa_signature_padding == conf::RsaSignaturePadding::pss);
@@ -377,7 +377,7 @@ TEST_CASE("the built-in default parses and is what scripts/run needs", "[conf][d
   CHECK(c.outbound.default_profile->name == "sign");
   CHECK(c.outbound.default_profile->mode == conf::Mode::sign);
   CHECK(c.outbound.default_profile->sign_mode == conf::SignMode::detached);
-  CHECK(c.outbound.default_profile->signing_identity.kind == conf::SigningIdentity::Kind::sender_domain);
+  CHECK(c.outbound.default_profile->signing_identity.kind == conf::SignerChoice::Kind::sender_domain);
   REQUIRE(c.direction.internal_networks.size() == 2);
   CHECK(c.direction.internal_networks[0].to_string() == "127.0.0.0/8");
   CHECK(c.direction.internal_networks[1].to_string() == "::1/128");

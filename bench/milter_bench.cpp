@@ -20,11 +20,11 @@
 #include <vector>
 
 #include "conf/config.hpp"
-#include "inbound.hpp"
+#include "milter/inbound.hpp"
 #include "keystore/identity.hpp"
 #include "keystore/lookup.hpp"
 #include "keystore/sqlite_store.hpp"
-#include "outbound.hpp"
+#include "milter/outbound.hpp"
 #include "smime/smime.hpp"
 
 namespace {

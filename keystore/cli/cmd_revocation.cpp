@@ -14,8 +14,8 @@
 #include "keystore/error.hpp"
 #include "keystore/lookup.hpp"
 #include "revocation/revocation.hpp"
-#include "revocation_decision.hpp"
-#include "revocation_service.hpp"
+#include "milter/revocation_decision.hpp"
+#include "milter/revocation_service.hpp"
 #include "smime/cert.hpp"
 #include "smime/error.hpp"
 

@@ -1,4 +1,4 @@
-#include "auth_results.hpp"
+#include "milter/auth_results.hpp"
 
 #include <cctype>
 

@@ -11,7 +11,7 @@
 // Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it stops the milter). We want
 // SIGHUP to reload, so sigwait() is interposed below: in libmilter's call (the one waiting for SIGTERM
 // too) SIGHUP is taken out of the set, and our reload thread waits for SIGHUP alone.
-#include "callbacks.hpp"
+#include "milter/callbacks.hpp"
 
 #include <arpa/inet.h>
 #include <grp.h>
@@ -31,7 +31,7 @@
 #include <thread>
 
 #include "libmilter_api.hpp"
-#include "logging.hpp"
+#include "milter/logging.hpp"
 
 // libmilter's signal thread calls sigwait(SIGHUP|SIGTERM|SIGINT); we leave SIGHUP to our reload thread.
 extern "C" int sigwait(const sigset_t* __restrict set, int* __restrict sig) {

@@ -1,5 +1,5 @@
 // See context.hpp.
-#include "context.hpp"
+#include "milter/context.hpp"
 
 #include "keystore/sqlite_store.hpp"
 

@@ -1,6 +1,6 @@
-#include "direction.hpp"
+#include "milter/direction.hpp"
 
-#include "pipeline.hpp"
+#include "milter/pipeline.hpp"
 
 namespace milter {
 

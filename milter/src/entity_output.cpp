@@ -1,4 +1,4 @@
-#include "entity_output.hpp"
+#include "milter/entity_output.hpp"
 
 #include <algorithm>
 

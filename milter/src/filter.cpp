@@ -1,14 +1,14 @@
 // See filter.hpp.
-#include "filter.hpp"
+#include "milter/filter.hpp"
 
 #include <exception>
 #include <future>
 
-#include "inbound.hpp"
+#include "milter/inbound.hpp"
 #include "keystore/sqlite_store.hpp"
-#include "logging.hpp"
-#include "pipeline.hpp"
-#include "smtp_client.hpp"
+#include "milter/logging.hpp"
+#include "milter/pipeline.hpp"
+#include "milter/smtp_client.hpp"
 
 namespace milter {
 namespace {

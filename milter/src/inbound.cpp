@@ -1,4 +1,4 @@
-#include "inbound.hpp"
+#include "milter/inbound.hpp"
 
 #include <openssl/cms.h>
 #include <openssl/objects.h>
@@ -9,16 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "auth_results.hpp"
-#include "entity_output.hpp"
+#include "milter/auth_results.hpp"
+#include "milter/entity_output.hpp"
 #include "keystore/error.hpp"
 #include "keystore/harvest.hpp"
 #include "keystore/identity.hpp"
 #include "keystore/lookup.hpp"
-#include "outbound.hpp"
+#include "milter/outbound.hpp"
 #include "revocation/revocation.hpp"
-#include "revocation_decision.hpp"
-#include "signer_binding.hpp"
+#include "milter/revocation_decision.hpp"
+#include "milter/signer_binding.hpp"
 #include "smime/cert.hpp"
 #include "smime/decrypt.hpp"
 #include "smime/error.hpp"

@@ -2,7 +2,7 @@
 // include libmilter/mfapi.h; this header only forward-declares libmilter's context type.
 #pragma once
 
-#include "milter_api.hpp"
+#include "milter/milter_api.hpp"
 
 struct smfi_str;  // libmilter's SMFICTX
 

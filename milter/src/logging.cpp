@@ -1,5 +1,5 @@
 // See logging.hpp.
-#include "logging.hpp"
+#include "milter/logging.hpp"
 
 #include <syslog.h>
 

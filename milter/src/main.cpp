@@ -22,15 +22,15 @@
 #include <string>
 #include <vector>
 
-#include "callbacks.hpp"
+#include "milter/callbacks.hpp"
 #include "conf/config.hpp"
 #include "conf/error.hpp"
-#include "context.hpp"
-#include "filter.hpp"
+#include "milter/context.hpp"
+#include "milter/filter.hpp"
 #include "keystore/sqlite_store.hpp"
-#include "logging.hpp"
-#include "pipeline.hpp"
-#include "revocation_service.hpp"
+#include "milter/logging.hpp"
+#include "milter/pipeline.hpp"
+#include "milter/revocation_service.hpp"
 #include "smime/io.hpp"
 #include "smime/mime.hpp"
 

@@ -1,4 +1,4 @@
-#include "message_buffer.hpp"
+#include "milter/message_buffer.hpp"
 
 namespace milter {
 

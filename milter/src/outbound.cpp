@@ -1,4 +1,4 @@
-#include "outbound.hpp"
+#include "milter/outbound.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "entity_output.hpp"
+#include "milter/entity_output.hpp"
 #include "keystore/error.hpp"
 #include "keystore/identity.hpp"
 #include "keystore/lookup.hpp"
-#include "policy.hpp"
-#include "revocation_decision.hpp"
+#include "milter/policy.hpp"
+#include "milter/revocation_decision.hpp"
 #include "smime/cert.hpp"
 #include "smime/encrypt.hpp"
 #include "smime/error.hpp"

@@ -1,12 +1,12 @@
-#include "pipeline.hpp"
+#include "milter/pipeline.hpp"
 
 #include <exception>
 #include <string>
 
-#include "direction.hpp"
-#include "inbound.hpp"
-#include "outbound.hpp"
-#include "policy.hpp"
+#include "milter/direction.hpp"
+#include "milter/inbound.hpp"
+#include "milter/outbound.hpp"
+#include "milter/policy.hpp"
 
 namespace milter {
 

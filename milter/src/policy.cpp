@@ -1,4 +1,4 @@
-#include "policy.hpp"
+#include "milter/policy.hpp"
 
 #include <algorithm>
 

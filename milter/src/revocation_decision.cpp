@@ -1,4 +1,4 @@
-#include "revocation_decision.hpp"
+#include "milter/revocation_decision.hpp"
 
 #include "smime/cert.hpp"
 

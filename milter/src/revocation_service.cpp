@@ -1,4 +1,4 @@
-#include "revocation_service.hpp"
+#include "milter/revocation_service.hpp"
 
 namespace milter {
 

@@ -1,9 +1,9 @@
-#include "signer_binding.hpp"
+#include "milter/signer_binding.hpp"
 
 #include <vector>
 
 #include "conf/config.hpp"
-#include "policy.hpp"
+#include "milter/policy.hpp"
 #include "smime/cert.hpp"
 
 namespace milter {

@@ -1,5 +1,5 @@
 // See smtp_client.hpp.
-#include "smtp_client.hpp"
+#include "milter/smtp_client.hpp"
 
 #include <fcntl.h>
 #include <netdb.h>

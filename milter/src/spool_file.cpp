@@ -1,4 +1,4 @@
-#include "spool_file.hpp"
+#include "milter/spool_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "conf/match.hpp"
-#include "message.hpp"
+#include "milter/message.hpp"
 #include "smime/io.hpp"
 #include "smime/mime.hpp"
 

@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "conf/config.hpp"
-#include "direction.hpp"
-#include "message.hpp"
-#include "pipeline.hpp"
-#include "policy.hpp"
+#include "milter/direction.hpp"
+#include "milter/message.hpp"
+#include "milter/pipeline.hpp"
+#include "milter/policy.hpp"
 #include "smime/mime.hpp"
 
 namespace {

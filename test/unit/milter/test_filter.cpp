@@ -18,13 +18,13 @@
 
 #include "../smime/test_support.hpp"
 #include "conf/config.hpp"
-#include "context.hpp"
-#include "filter.hpp"
+#include "milter/context.hpp"
+#include "milter/filter.hpp"
 #include "keystore/identity.hpp"
 #include "keystore/sqlite_store.hpp"
-#include "milter_api.hpp"
-#include "pipeline.hpp"
-#include "smtp_client.hpp"
+#include "milter/milter_api.hpp"
+#include "milter/pipeline.hpp"
+#include "milter/smtp_client.hpp"
 #include "temp_dir.hpp"
 
 namespace {

@@ -8,15 +8,15 @@
 
 #include "../smime/test_support.hpp"
 #include "apply_verdict.hpp"
-#include "auth_results.hpp"
+#include "milter/auth_results.hpp"
 #include "conf/config.hpp"
-#include "inbound.hpp"
+#include "milter/inbound.hpp"
 #include "keystore/identity.hpp"
 #include "keystore/lookup.hpp"
 #include "keystore/sqlite_store.hpp"
-#include "message.hpp"
+#include "milter/message.hpp"
 #include "revocation/revocation.hpp"
-#include "signer_binding.hpp"
+#include "milter/signer_binding.hpp"
 #include "temp_dir.hpp"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <csignal>
 #include <filesystem>
 
-#include "message_buffer.hpp"
+#include "milter/message_buffer.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;

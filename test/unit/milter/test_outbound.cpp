@@ -14,9 +14,9 @@
 #include "keystore/error.hpp"
 #include "keystore/identity.hpp"
 #include "keystore/sqlite_store.hpp"
-#include "message.hpp"
-#include "outbound.hpp"
-#include "pipeline.hpp"
+#include "milter/message.hpp"
+#include "milter/outbound.hpp"
+#include "milter/pipeline.hpp"
 #include "temp_dir.hpp"
 
 namespace {

@@ -25,7 +25,7 @@
 #include <string_view>
 
 #include "conf/config.hpp"
-#include "message.hpp"
+#include "milter/message.hpp"
 
 namespace milter {
 

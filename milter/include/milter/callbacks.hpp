@@ -6,7 +6,7 @@
 #include <string>
 
 #include "conf/config.hpp"
-#include "filter.hpp"
+#include "milter/filter.hpp"
 
 namespace milter {
 

@@ -11,10 +11,10 @@
 #include <string_view>
 
 #include "conf/config.hpp"
-#include "message.hpp"
+#include "milter/message.hpp"
 #include "smime/io.hpp"
 #include "smime/mime.hpp"
-#include "spool_file.hpp"
+#include "milter/spool_file.hpp"
 
 namespace milter {
 

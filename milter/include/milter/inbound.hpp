@@ -77,7 +77,7 @@
 
 #include "conf/config.hpp"
 #include "keystore/store.hpp"
-#include "message.hpp"
+#include "milter/message.hpp"
 
 namespace revocation {
 class Checker;

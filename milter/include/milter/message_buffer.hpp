@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "smime/io.hpp"
-#include "spool_file.hpp"
+#include "milter/spool_file.hpp"
 
 namespace milter {
 

@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "context.hpp"
-#include "milter_api.hpp"
-#include "revocation_service.hpp"
+#include "milter/context.hpp"
+#include "milter/milter_api.hpp"
+#include "milter/revocation_service.hpp"
 
 namespace milter {
 

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "conf/config.hpp"
-#include "message.hpp"
+#include "milter/message.hpp"
 
 namespace milter {
 

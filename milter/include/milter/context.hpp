@@ -18,8 +18,8 @@
 
 #include "conf/config.hpp"
 #include "keystore/store.hpp"
-#include "message.hpp"
-#include "message_buffer.hpp"
+#include "milter/message.hpp"
+#include "milter/message_buffer.hpp"
 
 namespace milter {
 

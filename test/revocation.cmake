@@ -1,4 +1,4 @@
-# revocation/ (issue 6): unit tests against a real `openssl ocsp` responder and a loopback HTTP server.
+# revocation/: unit tests against a real `openssl ocsp` responder and a loopback HTTP server.
 #
 # The revocation test PKI is made on top of the test PKI (fixture `pki`) by make-revocation-pki.sh
 # (fixture `revocation_pki`). Its certificates name fixed ports, so every test that serves them holds the

@@ -13,9 +13,9 @@
 #include "format.hpp"
 #include "keystore/error.hpp"
 #include "keystore/lookup.hpp"
+#include "milter/settings.hpp"
+#include "revocation/decision.hpp"
 #include "revocation/revocation.hpp"
-#include "milter/revocation_decision.hpp"
-#include "milter/revocation_service.hpp"
 #include "smime/cert.hpp"
 #include "smime/error.hpp"
 
@@ -78,17 +78,17 @@ std::string opt_time(const std::optional<std::time_t>& t) {
 
 std::string_view policy_name(conf::Undetermined u) { return conf::to_string(u); }
 
-std::string decision_text(const milter::RevocationDecision& d) {
+std::string decision_text(const revocation::Decision& d) {
   switch (d.use) {
-    case milter::RevocationUse::use:
+    case revocation::Use::use:
       return "used";
-    case milter::RevocationUse::use_fail_open:
+    case revocation::Use::use_fail_open:
       return "used with a warning (fail-open)";
-    case milter::RevocationUse::refuse_revoked:
+    case revocation::Use::refuse_revoked:
       return "refused: revoked";
-    case milter::RevocationUse::refuse_undetermined:
+    case revocation::Use::refuse_undetermined:
       return "refused: undetermined (fail-closed)";
-    case milter::RevocationUse::tempfail:
+    case revocation::Use::tempfail:
       return "message tempfailed: undetermined (tempfail)";
   }
   return "?";
@@ -115,7 +115,8 @@ nlohmann::json answer_json(const revocation::Answer& a) {
 int cmd_revocation(Context& c) {
   c.args.positional_count(1, 1);
   conf::Config config = load_config(c);
-  revocation::Options options = milter::revocation_options(config.revocation);
+  revocation::Options options = milter::settings::revocation_options(config.revocation);
+  const revocation::Policy policy = milter::settings::revocation_policy(config.revocation);
   revocation::Checker checker(options);
   const bool cached_only = c.args.flag("cached");
   const std::time_t t = static_cast<std::time_t>(now());
@@ -142,12 +143,10 @@ int cmd_revocation(Context& c) {
     }
     // The policy edge as the milter applies it, for both operations (the checker caches, so the second
     // call is answered from the first).
-    milter::RevocationDecision enc, ver;
+    revocation::Decision enc, ver;
     if (!cached_only) {
-      enc = milter::decide_revocation(config.revocation, milter::RevocationOperation::encrypt, checker,
-                                      s.cert.get(), candidates, s.label, t);
-      ver = milter::decide_revocation(config.revocation, milter::RevocationOperation::verify, checker,
-                                      s.cert.get(), candidates, s.label, t);
+      enc = revocation::decide(policy, revocation::Operation::encrypt, checker, s.cert.get(), candidates, t);
+      ver = revocation::decide(policy, revocation::Operation::verify, checker, s.cert.get(), candidates, t);
       answer = enc.answer;
     }
     std::vector<revocation::CacheEntry> entries =

@@ -50,6 +50,8 @@ extern "C" int sigwait(const sigset_t* __restrict set, int* __restrict sig) {
 namespace milter {
 namespace {
 
+using logging::Line;
+
 Filter* g_filter = nullptr;
 
 ConnectionContext* context_of(SMFICTX* ctx) { return static_cast<ConnectionContext*>(smfi_getpriv(ctx)); }
@@ -76,14 +78,16 @@ sfsistat guarded(SMFICTX* ctx, const char* where, F&& f) noexcept {
     return static_cast<sfsistat>(f());
   } catch (const std::exception& e) {
     try {
-      logging::error(queue_id_of(ctx), std::string("callback-failed callback=") + where +
-                                           " action=tempfail error=" + logging::quote(e.what()));
+      logging::error(
+          queue_id_of(ctx),
+          Line("callback-failed").add("callback", where).add("action", "tempfail").add("error", e.what()));
     } catch (...) {
     }
   } catch (...) {
     try {
-      logging::error(queue_id_of(ctx),
-                     std::string("callback-failed callback=") + where + " action=tempfail error=unknown");
+      logging::error(
+          queue_id_of(ctx),
+          Line("callback-failed").add("callback", where).add("action", "tempfail").add("error", "unknown"));
     } catch (...) {
     }
   }
@@ -115,8 +119,9 @@ sfsistat xx_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
   return guarded(ctx, "negotiate", [&]() -> sfsistat {
     ConnectionContext& c = ensure_context(ctx);
     if ((f0 & needed_actions) != needed_actions) {
-      logging::error("-",
-                     "negotiate-failed reason=\"MTA does not allow header, body and recipient changes\"");
+      logging::error(
+          "-",
+          Line("negotiate-failed").add("reason", "MTA does not allow header, body and recipient changes"));
       return SMFIS_REJECT;
     }
     *pf0 = f0 & wanted_actions;
@@ -209,7 +214,7 @@ sfsistat xx_abort(SMFICTX* ctx) {
 sfsistat xx_close(SMFICTX* ctx) {
   sfsistat r = guarded(ctx, "close", [&] {
     ConnectionContext* c = context_of(ctx);
-    if (c == nullptr) return Status::continue_;
+    if (c == nullptr) return CallbackStatus::continue_;
     LibmilterApi api(ctx);
     return g_filter->on_close(*c, api);
   });
@@ -251,12 +256,12 @@ void secure_unix_socket(const std::string& path, const std::string& group) {
     if (const struct group* g = getgrnam(group.c_str())) gid = g->gr_gid;
   }
   if (gid != static_cast<gid_t>(-1) && chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
-    logging::warning("smime-milter", "socket-chgrp-failed path=" + logging::quote(path) +
-                                         " error=" + logging::quote(std::strerror(errno)));
+    logging::warning("smime-milter",
+                     Line("socket-chgrp-failed").add("path", path).add("error", std::strerror(errno)));
   }
   if (chmod(path.c_str(), 0660) != 0) {
-    logging::warning("smime-milter", "socket-chmod-failed path=" + logging::quote(path) +
-                                         " error=" + logging::quote(std::strerror(errno)));
+    logging::warning("smime-milter",
+                     Line("socket-chmod-failed").add("path", path).add("error", std::strerror(errno)));
   }
 }
 
@@ -293,7 +298,7 @@ int run_milter(Filter& filter, const RunOptions& options) {
     std::filesystem::create_directories(std::filesystem::path(listen.path).parent_path(), ec);
   }
   if (smfi_setconn(conn.data()) != MI_SUCCESS) {
-    logging::error("smime-milter", "setconn-failed socket=" + logging::quote(conn));
+    logging::error("smime-milter", Line("setconn-failed").add("socket", conn));
     return 1;
   }
   if (smfi_register(desc) != MI_SUCCESS) {
@@ -302,16 +307,17 @@ int run_milter(Filter& filter, const RunOptions& options) {
   }
   // true: remove a stale unix socket file left by a previous run.
   if (smfi_opensocket(true) != MI_SUCCESS) {
-    logging::error("smime-milter", "socket-open-failed socket=" + logging::quote(conn) +
-                                       " hint=\"in use, or directory missing / not writable\"");
+    logging::error("smime-milter", Line("socket-open-failed")
+                                       .add("socket", conn)
+                                       .add("hint", "in use, or directory missing / not writable"));
     return 1;
   }
   if (listen.kind == conf::Listen::Kind::unix_socket) {
     secure_unix_socket(listen.path, options.socket_group);
   } else if (set_nodelay_on_listener(listen.port)) {
-    logging::info("smime-milter", "listener tcp_nodelay=on");
+    logging::info("smime-milter", Line("listener").add("tcp_nodelay", "on"));
   } else {
-    logging::warning("smime-milter", "tcp-nodelay-not-set socket=" + logging::quote(conn));
+    logging::warning("smime-milter", Line("tcp-nodelay-not-set").add("socket", conn));
   }
 
   // SIGHUP, SIGTERM, SIGINT: blocked here, before any thread starts, so that every thread inherits the
@@ -333,15 +339,14 @@ int run_milter(Filter& filter, const RunOptions& options) {
           try {
             cb();
           } catch (const std::exception& e) {
-            logging::error("smime-milter", std::string("reload-failed error=") + logging::quote(e.what()));
+            logging::error("smime-milter", Line("reload-failed").add("error", e.what()));
           }
         }
       }
     }).detach();
   }
 
-  logging::info("smime-milter",
-                "started socket=" + logging::quote(conn) + " libmilter=" + libmilter_version());
+  logging::info("smime-milter", Line("started").add("socket", conn).add("libmilter", libmilter_version()));
   int rc = smfi_main();
   logging::info("smime-milter", "stopped");
   if (listen.kind == conf::Listen::Kind::unix_socket) {

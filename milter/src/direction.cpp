@@ -1,5 +1,6 @@
 #include "milter/direction.hpp"
 
+#include "milter/logging.hpp"
 #include "milter/pipeline.hpp"
 
 namespace milter {
@@ -15,28 +16,38 @@ std::string address_domain(std::string_view address) {
 }
 
 DirectionDecision explain_direction(const conf::Config& config, const Envelope& envelope) {
+  using logging::Line;
   const conf::DirectionRules& d = config.direction;
   if (envelope.authenticated && d.authenticated_is_outbound)
-    return {Direction::outbound, "reason=authenticated user=" +
-                                     (envelope.auth_user.empty() ? std::string("-") : envelope.auth_user)};
+    return {Direction::outbound, Line()
+                                     .add("reason", "authenticated")
+                                     .add("user", envelope.auth_user.empty() ? "-" : envelope.auth_user)};
   if (!envelope.client_address.empty()) {
     for (const conf::Cidr& net : d.internal_networks) {
       if (net.contains(envelope.client_address))
-        return {Direction::outbound,
-                "reason=internal-network client=" + envelope.client_address + " network=" + net.to_string()};
+        return {Direction::outbound, Line()
+                                         .add("reason", "internal-network")
+                                         .add("client", envelope.client_address)
+                                         .add("network", net.to_string())};
     }
-    return {Direction::inbound, "reason=external-client client=" + envelope.client_address};
+    return {Direction::inbound,
+            Line().add("reason", "external-client").add("client", envelope.client_address)};
   }
   const std::string domain = address_domain(envelope.sender);
   if (!domain.empty()) {
     for (const conf::DomainPattern& p : d.internal_domains) {
       if (p.matches(domain))
-        return {Direction::outbound,
-                "reason=internal-domain client=unknown domain=" + domain + " pattern=" + p.to_string()};
+        return {Direction::outbound, Line()
+                                         .add("reason", "internal-domain")
+                                         .add("client", "unknown")
+                                         .add("domain", domain)
+                                         .add("pattern", p.to_string())};
     }
   }
-  return {Direction::inbound,
-          "reason=no-internal-match client=unknown domain=" + (domain.empty() ? std::string("-") : domain)};
+  return {Direction::inbound, Line()
+                                  .add("reason", "no-internal-match")
+                                  .add("client", "unknown")
+                                  .add("domain", domain.empty() ? "-" : domain)};
 }
 
 Direction decide_direction(const conf::Config& config, const Envelope& envelope) {

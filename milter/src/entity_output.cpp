@@ -9,18 +9,6 @@ namespace {
 constexpr std::size_t kMaxEntityHeader = 64 * 1024;
 }  // namespace
 
-std::string sanitize(std::string_view text, std::size_t max) {
-  std::string out;
-  for (char c : text) {
-    if (out.size() >= max) {
-      out += "...";
-      break;
-    }
-    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
-  }
-  return out;
-}
-
 Output::Output(const conf::Config& config, std::uint64_t size_hint) {
   if (size_hint >= config.spool.memory_limit) spool_ = std::make_unique<SpoolFile>(config.spool.directory);
 }

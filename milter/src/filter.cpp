@@ -4,16 +4,14 @@
 #include <exception>
 #include <future>
 
+#include "milter/failure.hpp"
 #include "milter/inbound.hpp"
-#include "keystore/sqlite_store.hpp"
 #include "milter/logging.hpp"
 #include "milter/pipeline.hpp"
 #include "milter/smtp_client.hpp"
 
 namespace milter {
 namespace {
-
-using logging::quote;
 
 // The queue id: Postfix sends "i" (from RCPT TO on, and at end-of-message); Sendmail "{i}" too.
 void note_queue_id(MessageContext& msg, MilterApi& api) {
@@ -25,51 +23,55 @@ void note_queue_id(MessageContext& msg, MilterApi& api) {
   }
 }
 
-std::string_view default_code(conf::Action a) { return a == conf::Action::reject ? "550" : "451"; }
-std::string_view default_status(conf::Action a) { return a == conf::Action::reject ? "5.7.1" : "4.7.0"; }
+using logging::Line;
 
-// Carries out a failure action with a reason (for reject / tempfail, the SMTP reply names it).
-Status act(MilterApi& api, conf::Action action, const std::string& reason) {
-  if (action == conf::Action::reject || action == conf::Action::tempfail) {
-    api.setreply(default_code(action), default_status(action), reason);
-  }
-  return status_of(action);
+// Sets the reply of a reject or tempfail (nothing for the other actions).
+void set_reply(MilterApi& api, const Reply& reply, const std::string& queue_id) {
+  if (reply.empty()) return;
+  if (!api.setreply(reply.code, reply.status, reply.text))
+    logging::warning(queue_id, Line("setreply-refused").add("code", reply.code).str());
 }
+
+// Tears the message down when the callback returns, whatever happened (also when it throws).
+struct EndMessage {
+  ConnectionContext& ctx;
+  ~EndMessage() { ctx.end_message(); }
+};
 
 }  // namespace
 
-std::string_view to_string(Status s) {
+std::string_view to_string(CallbackStatus s) {
   switch (s) {
-    case Status::continue_:
+    case CallbackStatus::continue_:
       return "continue";
-    case Status::reject:
+    case CallbackStatus::reject:
       return "reject";
-    case Status::discard:
+    case CallbackStatus::discard:
       return "discard";
-    case Status::accept:
+    case CallbackStatus::accept:
       return "accept";
-    case Status::tempfail:
+    case CallbackStatus::tempfail:
       return "tempfail";
-    case Status::noreply:
+    case CallbackStatus::noreply:
       return "noreply";
-    case Status::skip:
+    case CallbackStatus::skip:
       return "skip";
   }
   return "?";
 }
 
-Status status_of(conf::Action action) {
+CallbackStatus status_of(conf::Action action) {
   switch (action) {
     case conf::Action::accept:
-      return Status::continue_;
+      return CallbackStatus::continue_;
     case conf::Action::tempfail:
-      return Status::tempfail;
+      return CallbackStatus::tempfail;
     case conf::Action::reject:
-      return Status::reject;
+      return CallbackStatus::reject;
     case conf::Action::discard:
-      return Status::discard;
+      return CallbackStatus::discard;
   }
-  return Status::tempfail;
+  return CallbackStatus::tempfail;
 }
 
 std::string strip_angle_brackets(std::string_view address) {
@@ -86,7 +88,7 @@ Filter::Filter(const LiveConfig& config, Processor processor, StoreOpener store_
       processor_(std::move(processor)),
       store_opener_(std::move(store_opener)),
       reinjector_(std::move(reinjector)) {
-  if (!processor_) processor_ = &process_message;
+  if (!processor_) processor_ = [](Job& job) { return process_message(job); };
   if (!store_opener_) {
     store_opener_ = [](ConnectionContext& ctx, const conf::Config& c) -> keystore::Store& {
       return ctx.store(c);
@@ -101,20 +103,21 @@ Filter::Filter(const LiveConfig& config, Processor processor, StoreOpener store_
   }
 }
 
-Status Filter::on_connect(ConnectionContext& ctx, MilterApi&, std::string_view hostname,
-                          std::string_view address) {
+CallbackStatus Filter::on_connect(ConnectionContext& ctx, MilterApi&, std::string_view hostname,
+                                  std::string_view address) {
   ctx.end_message();
   ctx.client_name = hostname;
   ctx.client_address = address;
-  return Status::continue_;
+  return CallbackStatus::continue_;
 }
 
-Status Filter::on_helo(ConnectionContext& ctx, MilterApi&, std::string_view helo) {
+CallbackStatus Filter::on_helo(ConnectionContext& ctx, MilterApi&, std::string_view helo) {
   ctx.helo = helo;
-  return Status::continue_;
+  return CallbackStatus::continue_;
 }
 
-Status Filter::on_envfrom(ConnectionContext& ctx, MilterApi& api, const std::vector<std::string>& args) {
+CallbackStatus Filter::on_envfrom(ConnectionContext& ctx, MilterApi& api,
+                                  const std::vector<std::string>& args) {
   MessageContext& msg = ctx.begin_message(config_.get());  // the snapshot this message keeps
   msg.envelope.sender = args.empty() ? std::string() : strip_angle_brackets(args.front());
   if (auto user = api.getsymval("{auth_authen}"); user && !user->empty()) {
@@ -125,92 +128,115 @@ Status Filter::on_envfrom(ConnectionContext& ctx, MilterApi& api, const std::vec
     if (auto addr = api.getsymval("{client_addr}"); addr) msg.envelope.client_address = *addr;
   }
   note_queue_id(msg, api);
-  return Status::continue_;
+  return CallbackStatus::continue_;
 }
 
-Status Filter::on_envrcpt(ConnectionContext& ctx, MilterApi& api, const std::vector<std::string>& args) {
+CallbackStatus Filter::on_envrcpt(ConnectionContext& ctx, MilterApi& api,
+                                  const std::vector<std::string>& args) {
   MessageContext* msg = ctx.message();
-  if (msg == nullptr) return Status::tempfail;  // a protocol error of the MTA: no envfrom
+  if (msg == nullptr) return CallbackStatus::tempfail;  // a protocol error of the MTA: no envfrom
   if (!args.empty()) msg->envelope.recipients.push_back(strip_angle_brackets(args.front()));
   note_queue_id(*msg, api);
-  return Status::continue_;
+  return CallbackStatus::continue_;
 }
 
-Status Filter::on_header(ConnectionContext& ctx, MilterApi&, std::string_view name, std::string_view value) {
+CallbackStatus Filter::on_header(ConnectionContext& ctx, MilterApi&, std::string_view name,
+                                 std::string_view value) {
   MessageContext* msg = ctx.message();
-  if (msg == nullptr) return Status::tempfail;
+  if (msg == nullptr) return CallbackStatus::tempfail;
   // Without SMFIP_HDR_LEADSPC the MTA removed the space after the colon: put it back, so the values
   // are the bytes after the colon as the pipeline expects (smime::mime::Header).
   std::string v = ctx.leading_space ? std::string(value) : " " + std::string(value);
   msg->header_bytes += name.size() + v.size() + 3;
   msg->headers.items.push_back(smime::mime::Header{std::string(name), std::move(v)});
-  return Status::continue_;
+  return CallbackStatus::continue_;
 }
 
-Status Filter::on_eoh(ConnectionContext& ctx, MilterApi& api) {
+CallbackStatus Filter::on_eoh(ConnectionContext& ctx, MilterApi& api) {
   MessageContext* msg = ctx.message();
-  if (msg == nullptr) return Status::tempfail;
+  if (msg == nullptr) return CallbackStatus::tempfail;
   note_queue_id(*msg, api);
-  return Status::continue_;
+  return CallbackStatus::continue_;
 }
 
-Status Filter::on_body(ConnectionContext& ctx, MilterApi&, std::string_view chunk) {
+CallbackStatus Filter::on_body(ConnectionContext& ctx, MilterApi&, std::string_view chunk) {
   MessageContext* msg = ctx.message();
-  if (msg == nullptr) return Status::tempfail;
-  if (msg->body_error || msg->too_large) return Status::continue_;  // decided at end-of-message
+  if (msg == nullptr) return CallbackStatus::tempfail;
+  if (msg->body_error || msg->too_large) return CallbackStatus::continue_;  // decided at end-of-message
   if (msg->header_bytes + msg->body.size() + chunk.size() > msg->config->limits.max_message_size) {
     msg->too_large = true;
-    return Status::continue_;
+    return CallbackStatus::continue_;
   }
   try {
     msg->body.append(chunk);
   } catch (const std::exception& e) {
     msg->body_error = e.what();
-    logging::error(msg->envelope.queue_id, std::string("body-buffer-failed error=") + quote(e.what()));
+    logging::error(msg->envelope.queue_id, Line("body-buffer-failed").add("error", e.what()).str());
   }
-  return Status::continue_;
+  return CallbackStatus::continue_;
 }
 
-Status Filter::on_eom(ConnectionContext& ctx, MilterApi& api) {
+CallbackStatus Filter::on_eom(ConnectionContext& ctx, MilterApi& api) {
+  EndMessage teardown{ctx};  // the one teardown, whatever happens
   MessageContext* msg = ctx.message();
   if (msg == nullptr) {
-    logging::error("-", "eom-without-message action=tempfail");
-    return act(api, conf::Action::tempfail, "internal error: no message state");
+    logging::error("-", Line("eom-without-message").add("action", "tempfail"));
+    set_reply(api, tempfail_reply("-"), "-");
+    return CallbackStatus::tempfail;
   }
   note_queue_id(*msg, api);
-  Status status;
-  try {
-    status = eom(ctx, *msg, api);
-  } catch (const std::exception& e) {
-    logging::error(msg->envelope.queue_id, std::string("internal-error error=") + quote(e.what()));
-    status = act(api, msg->config->failure_actions.internal, "internal error");
-  }
-  ctx.end_message();  // the one teardown, whatever happened
-  return status;
+  return eom(ctx, *msg, api);
 }
 
-Status Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) {
+// A failure before the pipeline ran: the configured action of its class; when that is accept, an
+// inbound message still loses any forged result (the sender must never pre-set our verdict) and says it
+// was not checked.
+CallbackStatus Filter::fail_before_pipeline(ConnectionContext& ctx, MessageContext& msg, MilterApi& api,
+                                            FailureClass c, const std::string& unchecked) {
+  const conf::Config& config = *msg.config;
+  const conf::Action a = action_for(config.failure_actions, c);
+  if (a != conf::Action::accept || decide_direction(config, msg.envelope) != Direction::inbound) {
+    set_reply(api, failure_reply(a, c, {}, msg.envelope.queue_id), msg.envelope.queue_id);
+    return status_of(a);
+  }
+  Verdict v;
+  v.header_edits = unprocessed_inbound_edits(config, msg.headers, unchecked);
+  return apply_verdict(ctx, msg, api, v);
+}
+
+// The pipeline in a worker thread, inside the pipeline's guard (an injected processor may throw too);
+// this (the callback) thread keeps the MTA waiting meanwhile. The worker uses the job only while we
+// wait here, never concurrently.
+Verdict Filter::run_pipeline(Job& job, MilterApi& api) {
+  auto work = std::async(std::launch::async, [&] { return guarded(job, processor_); });
+  while (work.wait_for(progress_interval_) != std::future_status::ready) {
+    if (!api.progress()) logging::warning(job.queue_id(), "progress-refused");
+  }
+  return work.get();
+}
+
+CallbackStatus Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) {
   const conf::Config& config = *msg.config;
   const std::string& qid = msg.envelope.queue_id;
-  if (msg.body_error) {
-    logging::error(qid, "decision action=tempfail reason=body-not-buffered error=" + quote(*msg.body_error));
-    return act(api, conf::Action::tempfail, "cannot store message body, try again later");
-  }
-  // A failure before the pipeline whose action is accept: an inbound message still loses any forged
-  // result (the sender must never pre-set our verdict) and says it was not checked.
-  auto fail_before_pipeline = [&](conf::Action a, const std::string& reply, const std::string& why) {
-    if (a != conf::Action::accept || decide_direction(config, msg.envelope) != Direction::inbound)
-      return act(api, a, reply);
-    Verdict v;
-    v.header_edits = unprocessed_inbound_edits(config, msg.headers, why);
-    return apply_verdict(ctx, msg, api, v);
+  auto decision = [](FailureClass c, conf::Action a, std::string_view reason) {
+    return Line("decision")
+        .add("class", to_string(c))
+        .add("action", conf::to_string(a))
+        .add("reason", reason);
   };
+  if (msg.body_error) {
+    const FailureClass c = FailureClass::internal;
+    logging::error(qid, decision(c, action_for(config.failure_actions, c), "body-not-buffered")
+                            .add("error", *msg.body_error)
+                            .str());
+    return fail_before_pipeline(ctx, msg, api, c, "message body not stored");
+  }
   if (msg.too_large) {
-    conf::Action a = config.failure_actions.bad_input;
-    logging::warning(qid,
-                     "decision action=" + std::string(conf::to_string(a)) +
-                         " reason=message-too-large limit=" + std::to_string(config.limits.max_message_size));
-    return fail_before_pipeline(a, "message too large for S/MIME processing", "message too large to check");
+    const FailureClass c = FailureClass::bad_input;
+    logging::warning(qid, decision(c, action_for(config.failure_actions, c), "message-too-large")
+                              .add("limit", config.limits.max_message_size)
+                              .str());
+    return fail_before_pipeline(ctx, msg, api, c, "message too large to check");
   }
 
   Message message;
@@ -222,65 +248,67 @@ Status Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api) 
   try {
     store = &store_opener_(ctx, config);
   } catch (const std::exception& e) {
-    conf::Action a = config.failure_actions.keystore;
-    logging::error(qid, "decision action=" + std::string(conf::to_string(a)) +
-                            " reason=keystore-unavailable error=" + quote(e.what()));
-    return fail_before_pipeline(a, "keystore unavailable", "keystore unavailable");
+    const FailureClass c = FailureClass::keystore;
+    logging::error(qid, decision(c, action_for(config.failure_actions, c), "keystore-unavailable")
+                            .add("error", e.what())
+                            .str());
+    return fail_before_pipeline(ctx, msg, api, c, "keystore unavailable");
   }
-
-  // The pipeline in a worker thread; this (the callback) thread keeps the MTA waiting meanwhile.
-  // The worker uses the store and the message only while we wait here, never concurrently.
   std::shared_ptr<revocation::Checker> checker;
   try {
     checker = revocation_.checker_for(config);
   } catch (const std::exception& e) {  // the cache directory cannot be created, say
-    const conf::Action a = config.failure_actions.internal;
-    logging::error(qid, "decision action=" + std::string(conf::to_string(a)) +
-                            " reason=revocation-unavailable error=" + quote(e.what()));
-    return fail_before_pipeline(a, "revocation checking unavailable, try again later",
-                                "revocation checking unavailable");
+    const FailureClass c = FailureClass::internal;
+    logging::error(qid, decision(c, action_for(config.failure_actions, c), "revocation-unavailable")
+                            .add("error", e.what())
+                            .str());
+    return fail_before_pipeline(ctx, msg, api, c, "revocation checking unavailable");
   }
-  auto work = std::async(std::launch::async, [&] {
-    return processor_(config, *store, checker.get(), message, std::time(nullptr));
-  });
-  while (work.wait_for(progress_interval_) != std::future_status::ready) {
-    if (!api.progress()) logging::warning(qid, "progress-refused");
-  }
-  Verdict verdict = work.get();  // rethrows what the pipeline threw (an internal failure)
-  for (const std::string& line : verdict.log) logging::info(qid, line);
-  logging::info(qid, "verdict action=" + std::string(conf::to_string(verdict.action)) +
-                         " header_edits=" + std::to_string(verdict.header_edits.size()) +
-                         " new_body=" + (verdict.new_body ? "yes" : "no") +
-                         " remove_recipients=" + std::to_string(verdict.remove_recipients.size()) +
-                         " split=" + (verdict.split ? "yes" : "no") +
-                         " quarantine=" + (verdict.quarantine ? "yes" : "no"));
+
+  Job job(config, *store, checker.get(), message, std::time(nullptr));
+  job.side_effects = side_effects_;
+  const Verdict verdict = run_pipeline(job, api);
+  for (const LogEntry& entry : verdict.log) logging::write(entry.level, qid, entry.text);
+  logging::info(qid, Line("verdict")
+                         .add("action", conf::to_string(verdict.action))
+                         .add("header_edits", verdict.header_edits.size())
+                         .add("new_body", verdict.new_body.has_value())
+                         .add("remove_recipients", verdict.remove_recipients.size())
+                         .add("split", verdict.split.has_value())
+                         .add("quarantine", verdict.quarantine.has_value())
+                         .str());
   return apply_verdict(ctx, msg, api, verdict);
 }
 
-Status Filter::apply_verdict(ConnectionContext& ctx, MessageContext& msg, MilterApi& api,
-                             const Verdict& verdict) {
-  const std::string& qid = msg.envelope.queue_id;
+CallbackStatus Filter::apply_verdict(ConnectionContext& ctx, MessageContext& msg, MilterApi& api,
+                                     const Verdict& verdict) {
   switch (verdict.action) {
     case conf::Action::reject:
     case conf::Action::tempfail: {
-      std::string code =
-          verdict.reply_code.empty() ? std::string(default_code(verdict.action)) : verdict.reply_code;
-      std::string status =
-          verdict.reply_status.empty() ? std::string(default_status(verdict.action)) : verdict.reply_status;
-      std::string text =
-          verdict.reply_text.empty() ? std::string("message refused by S/MIME policy") : verdict.reply_text;
-      if (!api.setreply(code, status, text)) logging::warning(qid, "setreply-refused code=" + code);
+      // A verdict without a reply of its own (a test's fake pipeline) gets its class's generic one.
+      const Reply reply = verdict.reply.empty() ? failure_reply(verdict.action, FailureClass::internal, {},
+                                                                msg.envelope.queue_id)
+                                                : verdict.reply;
+      set_reply(api, reply, msg.envelope.queue_id);
       return status_of(verdict.action);
     }
     case conf::Action::discard:
-      return Status::discard;
+      return CallbackStatus::discard;
     case conf::Action::accept:
       break;
   }
+  return apply_changes(ctx, msg, api, verdict);
+}
 
-  auto refused = [&](const std::string& what) {
-    logging::error(qid, "apply-failed step=" + what + " action=tempfail");
-    return act(api, conf::Action::tempfail, "cannot apply S/MIME changes, try again later");
+// The changes of an accepted verdict, in full or not at all: a refused call tempfails the message, and
+// with a tempfail at end-of-message the MTA does not accept it, so no half-made change is delivered.
+CallbackStatus Filter::apply_changes(ConnectionContext& ctx, MessageContext& msg, MilterApi& api,
+                                     const Verdict& verdict) {
+  const std::string& qid = msg.envelope.queue_id;
+  auto refused = [&](std::string_view what) {
+    logging::error(qid, Line("apply-failed").add("step", what).add("action", "tempfail").str());
+    set_reply(api, tempfail_reply(qid), qid);
+    return CallbackStatus::tempfail;
   };
 
   // The split copy first: if it cannot be delivered, nothing has been changed yet and the whole
@@ -289,10 +317,11 @@ Status Filter::apply_verdict(ConnectionContext& ctx, MessageContext& msg, Milter
     try {
       reinjector_(*msg.config, *verdict.split);
       logging::info(qid,
-                    "split-copy-delivered recipients=" + std::to_string(verdict.split->recipients.size()));
+                    Line("split-copy-delivered").add("recipients", verdict.split->recipients.size()).str());
     } catch (const std::exception& e) {
-      logging::error(qid, "split-copy-failed action=tempfail error=" + quote(e.what()));
-      return act(api, conf::Action::tempfail, "cannot deliver the unencrypted copy, try again later");
+      logging::error(qid, Line("split-copy-failed").add("action", "tempfail").add("error", e.what()).str());
+      set_reply(api, tempfail_reply(qid), qid);
+      return CallbackStatus::tempfail;
     }
   }
 
@@ -333,19 +362,19 @@ Status Filter::apply_verdict(ConnectionContext& ctx, MessageContext& msg, Milter
   // Last: on hold with the changes made (the hold queue keeps the message as it would have been delivered).
   if (verdict.quarantine) {
     if (!api.quarantine(*verdict.quarantine)) return refused("quarantine");
-    logging::info(qid, "quarantined reason=" + quote(*verdict.quarantine));
+    logging::info(qid, Line("quarantined").add("reason", *verdict.quarantine).str());
   }
-  return Status::continue_;
+  return CallbackStatus::continue_;
 }
 
-Status Filter::on_abort(ConnectionContext& ctx, MilterApi&) {
+CallbackStatus Filter::on_abort(ConnectionContext& ctx, MilterApi&) {
   ctx.end_message();
-  return Status::continue_;
+  return CallbackStatus::continue_;
 }
 
-Status Filter::on_close(ConnectionContext& ctx, MilterApi&) {
+CallbackStatus Filter::on_close(ConnectionContext& ctx, MilterApi&) {
   ctx.end_message();
-  return Status::continue_;
+  return CallbackStatus::continue_;
 }
 
 }  // namespace milter

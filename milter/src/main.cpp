@@ -22,15 +22,14 @@
 #include <string>
 #include <vector>
 
-#include "milter/callbacks.hpp"
 #include "conf/config.hpp"
 #include "conf/error.hpp"
+#include "milter/callbacks.hpp"
 #include "milter/context.hpp"
+#include "milter/dry_run.hpp"
 #include "milter/filter.hpp"
-#include "keystore/sqlite_store.hpp"
 #include "milter/logging.hpp"
-#include "milter/pipeline.hpp"
-#include "milter/revocation_service.hpp"
+#include "milter/spool_file.hpp"
 #include "smime/io.hpp"
 #include "smime/mime.hpp"
 
@@ -164,153 +163,90 @@ void print_config_error(const conf::ConfigError& e) {
 
 // ---- dry run ----
 
-// Applies the header edits as the MTA would (smfi_addheader / chgheader / insheader semantics).
-void apply_edits(smime::mime::HeaderList& headers, const std::vector<milter::HeaderEdit>& edits) {
-  auto same = [](const std::string& a, const std::string& b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(x) == std::tolower(y);
-           });
-  };
-  for (const milter::HeaderEdit& e : edits) {
-    smime::mime::Header h{e.name, " " + e.value};
-    switch (e.kind) {
-      case milter::HeaderEdit::Kind::add:
-        headers.items.push_back(h);
-        break;
-      case milter::HeaderEdit::Kind::insert_first:
-        headers.items.insert(headers.items.begin(), h);
-        break;
-      case milter::HeaderEdit::Kind::change: {
-        int seen = 0;
-        auto it = std::find_if(headers.items.begin(), headers.items.end(), [&](const smime::mime::Header& x) {
-          return same(x.name, e.name) && ++seen == e.index;
-        });
-        if (it == headers.items.end()) {
-          if (!e.value.empty()) headers.items.push_back(h);  // libmilter: a missing index adds
-        } else if (e.value.empty()) {
-          headers.items.erase(it);
-        } else {
-          it->value = h.value;
-        }
-        break;
-      }
-    }
+std::string_view action_name(milter::CallbackStatus s) {
+  switch (s) {
+    case milter::CallbackStatus::reject:
+      return "reject";
+    case milter::CallbackStatus::tempfail:
+      return "tempfail";
+    case milter::CallbackStatus::discard:
+      return "discard";
+    default:
+      return "accept";
   }
 }
 
-int dry_run(const Options& o, const conf::Config& config) {
-  std::string text;
-  {
-    std::ifstream in(*o.process, std::ios::binary);
-    if (!in) {
-      std::cerr << "smime-milter: cannot read " << *o.process << ": " << std::strerror(errno) << "\n";
-      return exit_code::input;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  }
-  // Headers end at the first empty line (CRLF or LF); the body is sent with CRLF line ends, as Postfix does.
-  std::size_t header_end = std::string::npos, body_start = text.size();
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\n') continue;
-    if (i + 1 < text.size() && text[i + 1] == '\n') {
-      header_end = i + 1, body_start = i + 2;
-      break;
-    }
-    if (i + 2 < text.size() && text[i + 1] == '\r' && text[i + 2] == '\n') {
-      header_end = i + 1, body_start = i + 3;
-      break;
-    }
-  }
-  if (header_end == std::string::npos) header_end = text.size();
-  milter::Message message;
+// The message goes to --out, or to an anonymous spool file copied to standard output after the
+// comment lines, so that the comments come first and nothing is held in memory.
+int dry_run(const Options& o, std::shared_ptr<const conf::Config> config) {
+  milter::LiveConfig live(config);
+  milter::Reinjector no_delivery = [](const conf::Config&, const milter::SplitCopy& copy) {
+    std::string rcpts;
+    for (const std::string& r : copy.recipients) rcpts += (rcpts.empty() ? "" : ",") + r;
+    std::cout << "# split-copy sender=" << copy.sender << " recipients=" << rcpts
+              << " (not delivered in a dry run)\n";
+  };
+  milter::Filter filter(live, {}, {}, no_delivery);
+  filter.set_side_effects(false);
+
+  milter::DryRunInput input;
+  input.message = *o.process;
+  input.sender = milter::strip_angle_brackets(*o.from);
+  for (const std::string& r : o.rcpts) input.recipients.push_back(milter::strip_angle_brackets(r));
+  input.client_address = o.client;
+  input.auth_user = o.auth;
+
+  std::unique_ptr<smime::FileSink> file;
+  std::unique_ptr<milter::SpoolFile> spool;
+  smime::Sink* out = nullptr;
   try {
-    message.headers = smime::mime::parse_headers(std::string_view(text).substr(0, header_end));
+    if (o.out) {
+      file = std::make_unique<smime::FileSink>(*o.out);
+      out = file.get();
+    } else {
+      spool = std::make_unique<milter::SpoolFile>(config->spool.directory);
+      out = &spool->sink();
+    }
   } catch (const std::exception& e) {
-    std::cerr << "smime-milter: " << *o.process << ": bad header block: " << e.what() << "\n";
+    std::cerr << "smime-milter: " << e.what() << "\n";
     return exit_code::input;
   }
-  smime::StringSink body;
-  {
-    smime::CrlfSink crlf(body);
-    crlf.write(std::string_view(text).substr(std::min(body_start, text.size())));
-    crlf.finish();
-  }
-  message.body = smime::Source::from_string(body.take());
-  message.envelope.queue_id = "-";
-  message.envelope.sender = milter::strip_angle_brackets(*o.from);
-  for (const std::string& r : o.rcpts) message.envelope.recipients.push_back(milter::strip_angle_brackets(r));
-  message.envelope.client_address = o.client;
-  message.envelope.authenticated = !o.auth.empty();
-  message.envelope.auth_user = o.auth;
-
-  milter::Verdict verdict;
-  std::unique_ptr<keystore::Store> store;
+  milter::DryRunResult r;
   try {
-    keystore::SqliteOptions so;
-    so.create = false;
-    store = keystore::open_sqlite_store(config.keystore.path.string(), so);
-  } catch (const std::exception& e) {
-    verdict.action = config.failure_actions.keystore;
-    verdict.reply_text = "keystore unavailable";
-    verdict.log.push_back("decision reason=keystore-unavailable error=" + milter::logging::quote(e.what()));
+    r = milter::dry_run(filter, input, *out);
+  } catch (const smime::Error& e) {
+    std::cerr << "smime-milter: " << *o.process << ": " << e.what() << "\n";
+    return exit_code::input;
   }
-  if (store) {
-    // The dry run checks revocation as the milter would (network and cache included).
-    milter::RevocationService revocation;
-    std::shared_ptr<revocation::Checker> checker = revocation.checker_for(config);
-    verdict = milter::process_message(config, *store, checker.get(), message, std::time(nullptr));
+  std::cout << "# action=" << action_name(r.status) << "\n";
+  if (r.reply)
+    std::cout << "# reply="
+              << milter::logging::quote(r.reply->code + " " + r.reply->status + " " + r.reply->text) << "\n";
+  switch (r.status) {
+    case milter::CallbackStatus::reject:
+      return exit_code::reject;
+    case milter::CallbackStatus::tempfail:
+      return exit_code::tempfail;
+    case milter::CallbackStatus::discard:
+      return exit_code::discard;
+    default:
+      break;
   }
-
-  std::ostream& os = std::cout;
-  for (const std::string& line : verdict.log) os << "# " << line << "\n";
-  os << "# action=" << conf::to_string(verdict.action) << "\n";
-  if (verdict.action == conf::Action::reject || verdict.action == conf::Action::tempfail) {
-    os << "# reply="
-       << milter::logging::quote(verdict.reply_code + " " + verdict.reply_status + " " + verdict.reply_text)
-       << "\n";
-    os.flush();
-    return verdict.action == conf::Action::reject ? exit_code::reject : exit_code::tempfail;
-  }
-  if (verdict.action == conf::Action::discard) {
-    os.flush();
-    return exit_code::discard;
-  }
-  for (const std::string& r : verdict.remove_recipients) os << "# remove-recipient=" << r << "\n";
-  if (verdict.split) {
-    os << "# split-copy sender=" << verdict.split->sender << " recipients=";
-    for (std::size_t i = 0; i < verdict.split->recipients.size(); ++i) {
-      os << (i ? "," : "") << verdict.split->recipients[i];
+  for (const std::string& rcpt : r.removed_recipients) std::cout << "# remove-recipient=" << rcpt << "\n";
+  if (r.quarantine) std::cout << "# quarantine=" << milter::logging::quote(*r.quarantine) << "\n";
+  std::cout.flush();
+  if (spool) {
+    const smime::Source message = spool->source();
+    std::string chunk(64 * 1024, '\0');
+    for (std::uint64_t off = 0;;) {
+      const std::size_t n = message.read(off, chunk.data(), chunk.size());
+      if (n == 0) break;
+      std::cout.write(chunk.data(), static_cast<std::streamsize>(n));
+      off += n;
     }
-    os << " (not delivered in a dry run)\n";
+    std::cout.flush();
   }
-
-  smime::mime::HeaderList headers = message.headers;
-  apply_edits(headers, verdict.header_edits);
-  std::unique_ptr<std::ofstream> file;
-  std::ostream* out = &os;
-  if (o.out) {
-    file = std::make_unique<std::ofstream>(*o.out, std::ios::binary | std::ios::trunc);
-    if (!*file) {
-      std::cerr << "smime-milter: cannot write " << *o.out << "\n";
-      return exit_code::input;
-    }
-    out = file.get();
-  }
-  smime::StringSink head;
-  smime::mime::write_headers(headers, head);
-  *out << head.str() << "\r\n";
-  const smime::Source& new_body = verdict.new_body ? *verdict.new_body : message.body;
-  std::string chunk(64 * 1024, '\0');
-  for (std::uint64_t off = 0;;) {
-    std::size_t n = new_body.read(off, chunk.data(), chunk.size());
-    if (n == 0) break;
-    out->write(chunk.data(), static_cast<std::streamsize>(n));
-    off += n;
-  }
-  out->flush();
-  return *out ? exit_code::ok : exit_code::input;
+  return std::cout ? exit_code::ok : exit_code::input;
 }
 
 // ---- the daemon ----
@@ -336,25 +272,32 @@ int run(const Options& o, std::shared_ptr<const conf::Config> config) {
   run_options.listen = config->listen;
   run_options.on_sighup = [&live, &o] {
     if (!o.config_file) {
-      milter::logging::info("smime-milter", "reload-skipped reason=\"built-in configuration\"");
+      milter::logging::info(
+          "smime-milter",
+          milter::logging::Line("reload-skipped").add("reason", "built-in configuration").str());
       return;
     }
     try {
       auto next = std::make_shared<const conf::Config>(conf::load(*o.config_file));
       auto old = live.get();
       if (next->listen.to_string() != old->listen.to_string()) {
-        milter::logging::warning("smime-milter",
-                                 "reload-listen-unchanged reason=\"the socket changes on restart only\"");
+        milter::logging::warning("smime-milter", milter::logging::Line("reload-listen-unchanged")
+                                                     .add("reason", "the socket changes on restart only")
+                                                     .str());
       }
       live.set(next);
       milter::logging::set_level(next->log.level);
-      milter::logging::info("smime-milter", "reloaded config=" + milter::logging::quote(*o.config_file));
+      milter::logging::info("smime-milter",
+                            milter::logging::Line("reloaded").add("config", *o.config_file).str());
     } catch (const conf::ConfigError& e) {
       for (const conf::Issue& issue : e.errors()) {
-        milter::logging::error("smime-milter", "reload-refused path=" + milter::logging::quote(issue.path) +
-                                                   " error=" + milter::logging::quote(issue.message));
+        milter::logging::error("smime-milter", milter::logging::Line("reload-refused")
+                                                   .add("path", issue.path)
+                                                   .add("error", issue.message)
+                                                   .str());
       }
-      milter::logging::error("smime-milter", "reload-refused keeping=previous-configuration");
+      milter::logging::error(
+          "smime-milter", milter::logging::Line("reload-refused").add("keeping", "previous-configuration"));
     }
   };
   int rc = milter::run_milter(filter, run_options);
@@ -386,9 +329,9 @@ int main(int argc, char** argv) {
     return exit_code::ok;
   }
   if (options->process) {
-    milter::logging::init(config->log.level, false, false);
+    milter::logging::init_comments(config->log.level, stdout);
     try {
-      return dry_run(*options, *config);
+      return dry_run(*options, config);
     } catch (const std::exception& e) {
       std::cerr << "smime-milter: " << e.what() << "\n";
       return exit_code::input;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "milter/direction.hpp"
+#include "milter/failure.hpp"
 #include "milter/inbound.hpp"
 #include "milter/outbound.hpp"
 #include "milter/policy.hpp"
@@ -12,55 +13,79 @@ namespace milter {
 
 namespace {
 
-// The failure verdict when even building one failed (out of memory): the internal action, no changes.
-Verdict last_resort(const conf::Config& config, const char* what, std::vector<std::string>& log) noexcept {
+// The failure verdict when even building one failed (out of memory): the internal action and no changes.
+// Short literals only: they fit std::string's small buffer and allocate nothing.
+Verdict last_resort(const conf::Config& config) noexcept {
+  Verdict v;
+  v.action = config.failure_actions.internal;
   try {
-    Verdict v = failure_verdict(config, FailureClass::internal, what);
-    log.insert(log.end(), v.log.begin(), v.log.end());
-    v.log = std::move(log);
-    return v;
+    v.reply = failure_reply(v.action, FailureClass::internal, {}, "-");
   } catch (...) {
-    Verdict v;  // short literals only: they fit std::string's small buffer and allocate nothing
-    v.action = config.failure_actions.internal;
-    if (v.action == conf::Action::tempfail) {
-      v.reply_code = "451";
-      v.reply_status = "4.7.0";
-      v.reply_text = "internal error";
-    } else if (v.action == conf::Action::reject) {
-      v.reply_code = "550";
-      v.reply_status = "5.7.1";
-      v.reply_text = "internal error";
-    }
-    return v;
   }
+  return v;
+}
+
+// What Authentication-Results says of a message delivered unchecked after a failure of class c.
+std::string unchecked_reason(FailureClass c) {
+  switch (c) {
+    case FailureClass::keystore:
+      return "keystore unavailable";
+    case FailureClass::bad_input:
+      return "malformed message, not checked";
+    default:
+      return "internal error";
+  }
+}
+
+Verdict failure_of(Job& job, std::exception_ptr e) {
+  const FailureClass c = classify(e);
+  Verdict v = failure_verdict(job.config, c, describe(e), public_detail(e), job.queue_id());
+  if (v.action == conf::Action::accept &&  // delivered anyway
+      decide_direction(job.config, job.message.envelope) == Direction::inbound)
+    v.header_edits = unprocessed_inbound_edits(job.config, job.message.headers, unchecked_reason(c));
+  std::vector<LogEntry> log = job.take_log();
+  log.insert(log.end(), v.log.begin(), v.log.end());
+  v.log = std::move(log);
+  return v;
 }
 
 }  // namespace
 
+Verdict guarded(Job& job, const std::function<Verdict(Job&)>& step) noexcept {
+  try {
+    try {
+      Verdict v = step(job);
+      std::vector<LogEntry> log = job.take_log();
+      log.insert(log.end(), std::make_move_iterator(v.log.begin()), std::make_move_iterator(v.log.end()));
+      v.log = std::move(log);
+      return v;
+    } catch (...) {
+      return failure_of(job, std::current_exception());
+    }
+  } catch (...) {
+    return last_resort(job.config);
+  }
+}
+
+Verdict process_message(Job& job) {
+  return guarded(job, [](Job& j) {
+    const DirectionDecision d = explain_direction(j.config, j.message.envelope);
+    j.note(logging::Line()
+               .add("direction", d.direction == Direction::outbound ? "outbound" : "inbound")
+               .append(d.reason));
+    if (j.config.revocation.enabled && j.checker == nullptr)
+      j.note(logging::Line().add("revocation", "not-checked"));
+    if (d.direction == Direction::inbound) return process_inbound(j);
+    const PolicyChoice choice = select_profile(j.config, j.message);
+    j.note(logging::Line().add("rule", choice.rule).add("profile", choice.profile->name));
+    return process_outbound(j, *choice.profile);
+  });
+}
+
 Verdict process_message(const conf::Config& config, keystore::Store& store, revocation::Checker* revocation,
                         const Message& message, std::time_t now) {
-  std::vector<std::string> log;
-  try {
-    const DirectionDecision d = explain_direction(config, message.envelope);
-    log.push_back(std::string("direction=") + (d.direction == Direction::outbound ? "outbound" : "inbound") +
-                  " " + d.reason);
-    if (config.revocation.enabled && revocation == nullptr) log.push_back("revocation=not-checked");
-    Verdict v;
-    if (d.direction == Direction::inbound) {
-      v = process_inbound(config, store, revocation, message, now);
-    } else {
-      const PolicyChoice choice = select_profile(config, message);
-      log.push_back("rule=" + choice.rule + " profile=" + choice.profile->name);
-      v = process_outbound(config, store, revocation, message, *choice.profile, now);
-    }
-    log.insert(log.end(), std::make_move_iterator(v.log.begin()), std::make_move_iterator(v.log.end()));
-    v.log = std::move(log);
-    return v;
-  } catch (const std::exception& e) {
-    return last_resort(config, e.what(), log);
-  } catch (...) {
-    return last_resort(config, "unknown exception", log);
-  }
+  Job job(config, store, revocation, message, now);
+  return process_message(job);
 }
 
 }  // namespace milter

@@ -1,33 +1,34 @@
 #include "milter/revocation_service.hpp"
 
-namespace milter {
+#include "milter/settings.hpp"
+#include "smime/cert.hpp"
 
-revocation::Options revocation_options(const conf::Revocation& c) {
-  revocation::Options o;
-  o.order.clear();
-  for (conf::RevocationMethod m : c.order)
-    o.order.push_back(m == conf::RevocationMethod::ocsp ? revocation::Method::ocsp : revocation::Method::crl);
-  o.connect_timeout = c.connect_timeout;
-  o.timeout = c.timeout;
-  o.max_crl_size = c.max_crl_size;
-  o.max_ocsp_size = c.max_ocsp_size;
-  o.proxy = c.proxy;
-  o.clock_skew = c.clock_skew;
-  o.ocsp_max_age = c.ocsp_max_age;
-  o.crl_grace = c.crl_grace;
-  o.negative_cache = c.negative_cache;
-  o.cache_directory = c.cache_directory;
-  return o;
-}
+namespace milter {
 
 std::shared_ptr<revocation::Checker> RevocationService::checker_for(const conf::Config& config) {
   if (!config.revocation.enabled) return nullptr;
   std::lock_guard lock(mutex_);
   if (!checker_ || !settings_ || !(*settings_ == config.revocation)) {
-    checker_ = std::make_shared<revocation::Checker>(revocation_options(config.revocation));
+    checker_ = std::make_shared<revocation::Checker>(settings::revocation_options(config.revocation));
     settings_ = config.revocation;
   }
   return checker_;
+}
+
+logging::Line revocation_line(revocation::Operation operation, std::string_view subject, X509* cert,
+                              const revocation::Decision& d) {
+  logging::Line line("revocation");
+  line.add("op", revocation::to_string(operation))
+      .add("subject", subject)
+      .add("certificate", smime::fingerprint_sha256(cert))
+      .add("status", revocation::to_string(d.answer.status));
+  if (d.answer.status == revocation::Status::undetermined)
+    line.add("why", revocation::to_string(d.answer.why));
+  line.add("source", d.answer.source ? revocation::to_string(*d.answer.source) : std::string_view("none"));
+  if (!d.answer.url.empty()) line.add("url", d.answer.url);
+  return line.add("cached", d.answer.from_cache)
+      .add("decision", revocation::to_string(d.use))
+      .add("reason", d.reason);
 }
 
 }  // namespace milter

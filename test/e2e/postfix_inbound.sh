@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # check functions are called indirectly through check
-# End-to-end (issue 5): inbound mail through a private Postfix instance on loopback. The messages come
+# End-to-end: inbound mail through a private Postfix instance on loopback. The messages come
 # from 127.0.0.1, which the milter's direction.internal_networks (10.255.255.0/24) makes an outside
 # client; the next hop (smtp-sink) captures what is delivered.
 #  - Made by gpgsm (detached and opaque signature of alice, encryption to the gateway certificate gw-new,
@@ -553,7 +553,7 @@ check "[expired] expired signer: fail, verified failed" verdict expired fail exp
 check "[selfsigned] self-signed signer: fail, verified failed" verdict selfsigned fail self@example.org yes no failed "self.signed|untrusted|issuer"
 check "[mismatch] alice's signature, From bob: fail, 'signer does not match From'" \
   verdict mismatch fail - yes no failed "signer does not match From"
-# the message itself is not signed (issue 5: "counts as signed only if the signature covers its root
+# the message itself is not signed ("counts as signed only if the signature covers its root
 # entity"), so the simple headers say no/no/no; the comment names the part
 check "[wrapped] signed part inside an unsigned multipart: neutral, 'covers only part 2', no/no/no" \
   verdict wrapped neutral - no no no "covers only part 2"

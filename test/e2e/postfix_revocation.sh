@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # check functions are called indirectly through check
-# End-to-end test of revocation (issue 6) through a private Postfix instance, and of
+# End-to-end test of revocation through a private Postfix instance, and of
 # `smime-keystore revocation`. The certificates of the revocation test PKI name fixed ports on loopback:
 # OCSP http://127.0.0.1:28481/ (a real `openssl ocsp` responder on the PKI's index.txt) and the CRL DP
 # http://127.0.0.1:28480/inter.crl (revocation-test-server serving crl/fresh). Recipients:

@@ -1,5 +1,5 @@
 #!/bin/bash
-# make-revocation-pki.sh PKIDIR OUTDIR — the revocation test PKI (issue 6), on top of test/pki/make-pki.sh.
+# make-revocation-pki.sh PKIDIR OUTDIR — the revocation test PKI, on top of test/pki/make-pki.sh.
 #
 # Reads inter.pem/inter.key/root.pem from PKIDIR (made by make-pki.sh; root stays the trust anchor),
 # deletes and recreates OUTDIR. Uses only the openssl CLI. See OUTDIR/README for what it holds.

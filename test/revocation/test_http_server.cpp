@@ -1,4 +1,4 @@
-// revocation-test-server: a loopback HTTP/1.0 server for the revocation tests (issue 6) and shell e2e tests.
+// revocation-test-server: a loopback HTTP/1.0 server for the revocation tests and shell e2e tests.
 //
 //   revocation-test-server --listen 127.0.0.1:PORT [--root DIR] [--mode serve|silent|trickle|close]
 //                          [--respond-with FILE] [--count FILE] [--delay-ms N] [--max-seconds N]

@@ -1,4 +1,4 @@
-// Direction of a message: outbound (ours, to be signed/encrypted) or inbound (issue 5).
+// Direction of a message: outbound (ours, to be signed/encrypted) or inbound (decrypted and verified).
 //
 // Contract: pure function of the configuration and the envelope; never throws for any input
 // (malformed addresses simply match nothing). The reason is a short "key=value" fragment for the log.
@@ -16,13 +16,15 @@
 #include <string>
 
 #include "conf/config.hpp"
+#include "milter/logging.hpp"
 #include "milter/message.hpp"
 
 namespace milter {
 
 struct DirectionDecision {
   Direction direction = Direction::inbound;
-  std::string reason;  // e.g. "reason=authenticated user=alice", "reason=internal-network network=10.0.0.0/8"
+  logging::Line
+      reason;  // e.g. "reason=authenticated user=alice", "reason=internal-network network=10.0.0.0/8"
 };
 
 DirectionDecision explain_direction(const conf::Config& config, const Envelope& envelope);

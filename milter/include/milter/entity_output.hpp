@@ -12,14 +12,11 @@
 
 #include "conf/config.hpp"
 #include "milter/message.hpp"
+#include "milter/spool_file.hpp"
 #include "smime/io.hpp"
 #include "smime/mime.hpp"
-#include "milter/spool_file.hpp"
 
 namespace milter {
-
-// Control characters (CR, LF...) never reach an SMTP reply, a header or a log line; at most `max` bytes.
-std::string sanitize(std::string_view text, std::size_t max = 400);
 
 // Where new bytes go: memory for bodies under the spool's memory limit, else an anonymous spool file.
 class Output {

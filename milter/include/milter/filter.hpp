@@ -1,5 +1,5 @@
 // The callback logic of the milter, independent of libmilter: each on_* mirrors one xxfi_* callback,
-// takes the connection's context and the MilterApi seam, and returns a Status with the SMFIS_* value
+// takes the connection's context and the MilterApi seam, and returns a CallbackStatus with the SMFIS_* value
 // libmilter expects (callbacks.cpp casts it). Unit tests drive it through RecordingApi.
 //
 // End of message: the Message is built from the context (headers as received, body from the
@@ -24,12 +24,14 @@
 #include <vector>
 
 #include "milter/context.hpp"
+#include "milter/failure.hpp"
+#include "milter/job.hpp"
 #include "milter/milter_api.hpp"
 #include "milter/revocation_service.hpp"
 
 namespace milter {
 
-enum class Status : int {  // the values of SMFIS_*
+enum class CallbackStatus : int {  // the values of SMFIS_*
   continue_ = 0,
   reject = 1,
   discard = 2,
@@ -39,11 +41,10 @@ enum class Status : int {  // the values of SMFIS_*
   skip = 8,
 };
 
-std::string_view to_string(Status s);
+std::string_view to_string(CallbackStatus s);
 
 // The pipeline. Default: milter::process_message.
-using Processor = std::function<Verdict(const conf::Config&, keystore::Store&, revocation::Checker*,
-                                        const Message&, std::time_t)>;
+using Processor = std::function<Verdict(Job&)>;
 // Opens the keystore for a message's configuration. Default: the connection's lazily opened SQLite store.
 using StoreOpener = std::function<keystore::Store&(ConnectionContext&, const conf::Config&)>;
 // Delivers a split copy. Default: smtp_send to config.reinjection. Throws on failure.
@@ -56,25 +57,34 @@ class Filter {
   explicit Filter(const LiveConfig& config, Processor processor = {}, StoreOpener store_opener = {},
                   Reinjector reinjector = {});
 
-  Status on_connect(ConnectionContext& ctx, MilterApi& api, std::string_view hostname,
-                    std::string_view address);
-  Status on_helo(ConnectionContext& ctx, MilterApi& api, std::string_view helo);
+  CallbackStatus on_connect(ConnectionContext& ctx, MilterApi& api, std::string_view hostname,
+                            std::string_view address);
+  CallbackStatus on_helo(ConnectionContext& ctx, MilterApi& api, std::string_view helo);
   // args[0] is the address as given (usually with angle brackets), then ESMTP parameters.
-  Status on_envfrom(ConnectionContext& ctx, MilterApi& api, const std::vector<std::string>& args);
-  Status on_envrcpt(ConnectionContext& ctx, MilterApi& api, const std::vector<std::string>& args);
-  Status on_header(ConnectionContext& ctx, MilterApi& api, std::string_view name, std::string_view value);
-  Status on_eoh(ConnectionContext& ctx, MilterApi& api);
-  Status on_body(ConnectionContext& ctx, MilterApi& api, std::string_view chunk);
-  Status on_eom(ConnectionContext& ctx, MilterApi& api);
-  Status on_abort(ConnectionContext& ctx, MilterApi& api);
-  Status on_close(ConnectionContext& ctx, MilterApi& api);
+  CallbackStatus on_envfrom(ConnectionContext& ctx, MilterApi& api, const std::vector<std::string>& args);
+  CallbackStatus on_envrcpt(ConnectionContext& ctx, MilterApi& api, const std::vector<std::string>& args);
+  CallbackStatus on_header(ConnectionContext& ctx, MilterApi& api, std::string_view name,
+                           std::string_view value);
+  CallbackStatus on_eoh(ConnectionContext& ctx, MilterApi& api);
+  CallbackStatus on_body(ConnectionContext& ctx, MilterApi& api, std::string_view chunk);
+  CallbackStatus on_eom(ConnectionContext& ctx, MilterApi& api);
+  CallbackStatus on_abort(ConnectionContext& ctx, MilterApi& api);
+  CallbackStatus on_close(ConnectionContext& ctx, MilterApi& api);
 
   // How often progress() is called while the pipeline works (default 10 s; tests shorten it).
   void set_progress_interval(std::chrono::milliseconds interval) { progress_interval_ = interval; }
+  // false (the dry run without --commit): the pipeline writes nothing to the keystore.
+  void set_side_effects(bool on) { side_effects_ = on; }
 
  private:
-  Status eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api);
-  Status apply_verdict(ConnectionContext& ctx, MessageContext& msg, MilterApi& api, const Verdict& verdict);
+  CallbackStatus eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api);
+  CallbackStatus fail_before_pipeline(ConnectionContext& ctx, MessageContext& msg, MilterApi& api,
+                                      FailureClass c, const std::string& unchecked);
+  Verdict run_pipeline(Job& job, MilterApi& api);
+  CallbackStatus apply_verdict(ConnectionContext& ctx, MessageContext& msg, MilterApi& api,
+                               const Verdict& verdict);
+  CallbackStatus apply_changes(ConnectionContext& ctx, MessageContext& msg, MilterApi& api,
+                               const Verdict& verdict);
 
   const LiveConfig& config_;
   Processor processor_;
@@ -82,12 +92,13 @@ class Filter {
   Reinjector reinjector_;
   RevocationService revocation_;
   std::chrono::milliseconds progress_interval_{10000};
+  bool side_effects_ = true;
 };
 
 // "<a@b>" -> "a@b"; surrounding white space removed.
 std::string strip_angle_brackets(std::string_view address);
 
-// The reply and status of a failure action ("451", "4.7.0" for tempfail; "550", "5.7.1" for reject).
-Status status_of(conf::Action action);
+// The callback status that carries out an action.
+CallbackStatus status_of(conf::Action action);
 
 }  // namespace milter

@@ -1,7 +1,8 @@
-// Inbound processing (issue 5): decrypt, verify, tell, harvest — one message as a Verdict.
+// Inbound processing: decrypt, verify, tell, harvest — one message as a Verdict.
 //
-// Contract: process_inbound() reads the message, the keystore and (when given) the revocation checker,
-// and returns a Verdict with every change fully built before it returns; it never throws. Failures
+// Contract: process_inbound() reads the job's message, keystore and (when given) revocation checker,
+// and returns a Verdict with every change fully built before it returns. Internal failures throw and the
+// pipeline's guard (pipeline.hpp) answers them with the configured failure action. Failures
 // of the S/MIME content are *results* (headers, and the action configured for their class), not
 // errors: a message that cannot be decrypted or verified is delivered unchanged apart from the result
 // headers unless inbound.actions says otherwise. Only internal failures (spool I/O, OpenSSL out of
@@ -35,7 +36,7 @@
 //  5. Revocation (when a checker is given and config.revocation.enabled): the signer certificate;
 //     revoked -> fail "signer certificate revoked (...)"; undetermined -> config.revocation.verify:
 //     fail_closed = temperror, fail_open = pass with "revocation undetermined, accepted (fail-open)" in
-//     the comment and log, tempfail = the message is tempfailed (451 4.7.0).
+//     the comment and log, tempfail = the message is tempfailed (failure class revocation).
 //  6. Remove the signature when inbound.remove_signature (after a pass or a fail alike: the result is in
 //     the headers): the signed entity replaces the multipart/signed or opaque entity.
 //  7. Harvest (inbound.harvest.enabled) every verified signer through keystore::harvest, outcome
@@ -44,14 +45,13 @@
 //     (RFC 7281): "<authserv-id>; smime=<result> body.smime-identifier=<signer address> (<reason>)",
 //     or "<authserv-id>; none" for a message without S/MIME; and the three simple headers.
 //  9. The action of the worst result class (quarantine sets Verdict::quarantine with the reason;
-//     reject 550 5.7.5 (decryption) / 5.7.7 (integrity: bad signature, mismatch) / 5.7.1 otherwise;
-//     tempfail 451 4.7.5 / 4.7.0).
+//     reject or tempfail with the status of the class: failure.hpp's table of inbound classes).
 //
 // Result values (smime=): pass (every layer verified, signer bound to From, not revoked), fail (bad
 // signature, untrusted chain, mismatch, revoked), neutral (signed part only), temperror (revocation
 // undetermined under fail-closed), permerror (malformed S/MIME or MIME), none (not signed).
 //
-// Decisions (made while implementing; see the report of issue 5):
+// Decisions:
 //  - One Authentication-Results field with one smime result: the worst layer's (fail > permerror >
 //    temperror > neutral > pass); its identifier is that layer's (the inner one on ties, the author's).
 //    The comment lists every layer ("outer: verified; inner: verified") and what decryption did
@@ -64,7 +64,7 @@
 //  - Several classes can apply (undecryptable and fail, say): the strongest action wins (reject >
 //    tempfail > quarantine > deliver), with that class's reply status. With reject or tempfail the verdict
 //    carries no header edits (nothing is applied) and nobody is harvested.
-//  - A revocation decision comes from decide_revocation() (revocation_decision.hpp), logged there; a
+//  - A revocation decision comes from revocation::decide() (revocation/decision.hpp), logged here; a
 //    revoked or undetermined (fail-closed, tempfail) signer is not harvested.
 //  - An internal failure whose failure action is accept still removes the forged results and adds
 //    "smime=temperror (internal error)".
@@ -77,6 +77,7 @@
 
 #include "conf/config.hpp"
 #include "keystore/store.hpp"
+#include "milter/job.hpp"
 #include "milter/message.hpp"
 
 namespace revocation {
@@ -85,6 +86,10 @@ class Checker;
 
 namespace milter {
 
+// Throws on internal failures; run it through guarded() (pipeline.hpp).
+Verdict process_inbound(Job& job);
+
+// For tests and tools: a Job of the arguments, run through the pipeline's guard.
 Verdict process_inbound(const conf::Config& config, keystore::Store& store, revocation::Checker* revocation,
                         const Message& message, std::time_t now);
 

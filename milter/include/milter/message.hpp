@@ -53,12 +53,25 @@ struct SplitCopy {
   smime::Source message = smime::Source::from_string({});
 };
 
+// An SMTP reply the milter asks the MTA to give: code, enhanced status and a public text. Built only by
+// failure.hpp's functions, which keep the detail out of it.
+struct Reply {
+  std::string code;    // "550", "451"
+  std::string status;  // the enhanced status code, e.g. "5.7.7"
+  std::string text;    // generic, with the queue id
+  bool empty() const { return code.empty(); }
+};
+
+// One line of a verdict's log (built with logging::Line) and its level.
+struct LogEntry {
+  conf::LogLevel level = conf::LogLevel::info;
+  std::string text;
+  bool operator==(const LogEntry&) const = default;
+};
+
 struct Verdict {
   conf::Action action = conf::Action::accept;
-  // reject / tempfail: the SMTP reply (e.g. "550", "5.7.1", "recipients without certificate: a@x, b@y").
-  std::string reply_code;
-  std::string reply_status;
-  std::string reply_text;
+  Reply reply;  // reject / tempfail: the SMTP reply (empty: the MTA's default)
 
   // Applied only with action accept, in this order: header edits, body replacement, recipient removal.
   std::vector<HeaderEdit> header_edits;
@@ -69,8 +82,8 @@ struct Verdict {
   // after the other changes.
   std::optional<std::string> quarantine;
 
-  // What was decided and why, one "key=value ..." line each, for the log (never body or key material).
-  std::vector<std::string> log;
+  // What was decided and why, one line each, for the log (never body or key material).
+  std::vector<LogEntry> log;
 };
 
 }  // namespace milter

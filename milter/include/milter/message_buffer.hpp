@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "smime/io.hpp"
 #include "milter/spool_file.hpp"
+#include "smime/io.hpp"
 
 namespace milter {
 

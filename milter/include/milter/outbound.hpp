@@ -1,23 +1,22 @@
 // Outbound processing: sign and/or encrypt one message according to a profile, as a Verdict.
 //
-// Contract: process_outbound() reads the message and the keystore and returns a Verdict holding every
-// change (header edits, new body, recipients to remove, the split copy), fully built before it
-// returns; on any failure it returns the configured failure action and no changes, so nothing is ever
-// half-rewritten. It never throws. Only certificate bookkeeping (Store::mark_used) writes to the store,
-// after the new message is complete; a failure there is logged and does not fail the message.
+// Contract: process_outbound() reads the job's message and keystore and returns a Verdict holding every
+// change (header edits, new body, recipients to remove, the split copy), fully built before it returns.
+// A failure throws (a Failure of its class, keystore::Error, smime::Error) and the pipeline's guard
+// (pipeline.hpp) turns it into the configured failure action with no changes, so nothing is ever
+// half-rewritten. Only certificate bookkeeping (Store::mark_used) writes to the store, after the new
+// message is complete and only when the job has side effects; a failure there is logged and does not
+// fail the message.
 //
-// Failure classes and their actions (conf::FailureActions):
-//  - signing: the profile signs and no signing identity can be found or loaded  -> `signing`
-//             (default reject 550 5.7.1): a message is never sent unsigned instead;
-//  - no certificate under missing_certificate = bounce                          -> `no_certificate`
-//             (default reject 550 5.7.1 naming the recipients);
-//  - smime::Error(bad_input) (malformed MIME, limits)                           -> `bad_input`;
-//  - keystore::Error(store) (database unavailable)                              -> `keystore`;
-//  - a recipient certificate whose revocation status is undetermined under
-//    revocation.encrypt = tempfail                                                  -> tempfail (451 4.7.0);
-//  - anything else (I/O on the spool, OpenSSL failures, bugs)                   -> `internal`.
-// reject answers 550 5.7.1, tempfail 451 4.7.0, each with the reason; discard drops the message;
-// accept delivers it unchanged.
+// Failure classes (failure.hpp has their actions and replies):
+//  - signing: the profile signs and no signing identity can be found or loaded (a message is never sent
+//    unsigned instead);
+//  - no_certificate: recipients without a usable certificate under missing_certificate = bounce (the
+//    reply names them);
+//  - bad_input: malformed MIME, limits;  keystore: the database is unavailable;
+//  - revocation: a recipient certificate whose revocation status is undetermined under
+//    revocation.encrypt = tempfail;
+//  - internal: anything else (I/O on the spool, OpenSSL failures, bugs).
 //
 // Decisions:
 //  - Signing identity by the policy sender (policy.hpp: envelope sender, From for the null sender):
@@ -25,14 +24,14 @@
 //    domain as dNSName, then a wildcard covering it); sender-address for the sender's own address
 //    and only that (a certificate naming the address; no fallback to a domain certificate, otherwise
 //    the two kinds would be the same); a fingerprint names the certificate, which must be a gateway
-//    identity valid now and fit for signing. Keys are loaded without a passphrase (the configuration
-//    has none yet; an encrypted key is a signing failure "locked key").
+//    identity valid now and fit for signing. Keys are loaded without a passphrase (an encrypted key is
+//    a signing failure "locked key").
 //  - missing_certificate = split with no recipient holding a certificate: there is nobody to encrypt
 //    for and nobody to split off, so the message goes to everybody in this transaction as under
 //    `plain` (signed if the profile signs), logged as such. Likewise `drop` drops the whole message
-//    (every recipient), as the issue says, and `plain` sends to all unencrypted (signed if asked).
-//  - Revocation (when a checker is given): each chosen recipient certificate is checked
-//    (revocation_decision.hpp; the issuer is looked for among the keystore's trust anchors). Revoked,
+//    (every recipient), and `plain` sends to all unencrypted (signed if asked).
+//  - Revocation (when the job has a checker): each chosen recipient certificate is checked
+//    (revocation/decision.hpp; the issuer is looked for among the keystore's trust anchors). Revoked,
 //    or undetermined under fail-closed: the recipient counts as without certificate, so the profile's
 //    missing_certificate applies (bounce names it "(certificate revoked)" / "(revocation undetermined)").
 //    Fail-open: encrypted to it, a warning logged and the trace header says so.
@@ -41,10 +40,10 @@
 #pragma once
 
 #include <ctime>
-#include <string>
 
 #include "conf/config.hpp"
 #include "keystore/store.hpp"
+#include "milter/job.hpp"
 #include "milter/message.hpp"
 
 namespace revocation {
@@ -53,16 +52,12 @@ class Checker;
 
 namespace milter {
 
-// `revocation`: the checker for recipient certificates; null = not checked.
+// Throws on failure (see above); run it through guarded() (pipeline.hpp).
+Verdict process_outbound(Job& job, const conf::Profile& profile);
+
+// For tests and tools: a Job of the arguments, run through the pipeline's guard.
 Verdict process_outbound(const conf::Config& config, keystore::Store& store, revocation::Checker* revocation,
                          const Message& message, const conf::Profile& profile, std::time_t now);
-
-enum class FailureClass { internal, keystore, no_certificate, bad_input, signing, revocation };
-std::string_view to_string(FailureClass c);
-
-// The verdict of a failure: the configured action for the class, the SMTP reply for reject/tempfail
-// (550 5.7.1 / 451 4.7.0 with the reason), and a log line "failure=CLASS action=ACTION reason=...".
-Verdict failure_verdict(const conf::Config& config, FailureClass failure_class, const std::string& reason);
 
 // True when the top-level Content-Type is multipart/signed or application/(x-)pkcs7-mime.
 bool already_protected(const smime::mime::HeaderList& headers);

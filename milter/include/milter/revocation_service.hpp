@@ -4,15 +4,19 @@
 // so a reload never pulls it from under a message in flight.
 #pragma once
 
+#include <ctime>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "conf/config.hpp"
+#include "milter/logging.hpp"
+#include "revocation/decision.hpp"
 #include "revocation/revocation.hpp"
 
 namespace milter {
-
-revocation::Options revocation_options(const conf::Revocation& config);
 
 class RevocationService {
  public:
@@ -24,5 +28,11 @@ class RevocationService {
   std::optional<conf::Revocation> settings_;
   std::shared_ptr<revocation::Checker> checker_;
 };
+
+// The log line of one decision: "revocation op=... subject=... certificate=FP status=... [why=...]
+// source=... [url=...] cached=... decision=... reason=...". `subject` names what the certificate is used
+// for (the recipient address, or the signer).
+logging::Line revocation_line(revocation::Operation operation, std::string_view subject, X509* cert,
+                              const revocation::Decision& decision);
 
 }  // namespace milter

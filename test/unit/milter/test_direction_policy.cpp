@@ -75,7 +75,7 @@ TEST_CASE("direction: authenticated, internal network, internal domain only with
     env.sender = row.sender;
     const milter::DirectionDecision d = milter::explain_direction(config, env);
     CHECK(d.direction == row.want);
-    CHECK(d.reason.find(row.reason) != std::string::npos);
+    CHECK(d.reason.str().find(row.reason) != std::string::npos);
     CHECK(milter::decide_direction(config, env) == row.want);
   }
 }

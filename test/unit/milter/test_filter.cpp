@@ -18,24 +18,24 @@
 
 #include "../smime/test_support.hpp"
 #include "conf/config.hpp"
-#include "milter/context.hpp"
-#include "milter/filter.hpp"
 #include "keystore/identity.hpp"
 #include "keystore/sqlite_store.hpp"
-#include "milter/milter_api.hpp"
+#include "milter/context.hpp"
+#include "milter/filter.hpp"
 #include "milter/pipeline.hpp"
 #include "milter/smtp_client.hpp"
+#include "recording_api.hpp"
 #include "temp_dir.hpp"
 
 namespace {
 
+using milter::CallbackStatus;
 using milter::ConnectionContext;
 using milter::Filter;
 using milter::HeaderEdit;
 using milter::LiveConfig;
 using milter::Message;
 using milter::RecordingApi;
-using milter::Status;
 using milter::Verdict;
 
 using TempDir = test::TempDir;
@@ -65,13 +65,12 @@ struct FakePipeline {
   Verdict verdict;
 
   milter::Processor processor() {
-    return
-        [this](const conf::Config& c, keystore::Store&, revocation::Checker*, const Message& m, std::time_t) {
-          seen.push_back(m);
-          origins.push_back(c.origin);
-          bodies.push_back(m.body.slice(m.body.all()));
-          return verdict;
-        };
+    return [this](milter::Job& job) {
+      seen.push_back(job.message);
+      origins.push_back(job.config.origin);
+      bodies.push_back(job.message.body.slice(job.message.body.all()));
+      return verdict;
+    };
   }
 };
 
@@ -85,15 +84,15 @@ struct StoreHolder {
 };
 
 // Sends one message through the callbacks; returns the eom status.
-Status send(Filter& f, ConnectionContext& ctx, RecordingApi& api, const std::string& from,
-            const std::vector<std::string>& rcpts,
-            const std::vector<std::pair<std::string, std::string>>& headers,
-            const std::vector<std::string>& body_chunks) {
-  REQUIRE(f.on_envfrom(ctx, api, {"<" + from + ">", "SIZE=100"}) == Status::continue_);
-  for (const auto& r : rcpts) REQUIRE(f.on_envrcpt(ctx, api, {"<" + r + ">"}) == Status::continue_);
-  for (const auto& [n, v] : headers) REQUIRE(f.on_header(ctx, api, n, v) == Status::continue_);
-  REQUIRE(f.on_eoh(ctx, api) == Status::continue_);
-  for (const auto& c : body_chunks) REQUIRE(f.on_body(ctx, api, c) == Status::continue_);
+CallbackStatus send(Filter& f, ConnectionContext& ctx, RecordingApi& api, const std::string& from,
+                    const std::vector<std::string>& rcpts,
+                    const std::vector<std::pair<std::string, std::string>>& headers,
+                    const std::vector<std::string>& body_chunks) {
+  REQUIRE(f.on_envfrom(ctx, api, {"<" + from + ">", "SIZE=100"}) == CallbackStatus::continue_);
+  for (const auto& r : rcpts) REQUIRE(f.on_envrcpt(ctx, api, {"<" + r + ">"}) == CallbackStatus::continue_);
+  for (const auto& [n, v] : headers) REQUIRE(f.on_header(ctx, api, n, v) == CallbackStatus::continue_);
+  REQUIRE(f.on_eoh(ctx, api) == CallbackStatus::continue_);
+  for (const auto& c : body_chunks) REQUIRE(f.on_body(ctx, api, c) == CallbackStatus::continue_);
   return f.on_eom(ctx, api);
 }
 
@@ -105,8 +104,8 @@ const std::vector<std::pair<std::string, std::string>> kHeaders = {
 
 void connect(Filter& f, ConnectionContext& ctx, RecordingApi& api) {
   ctx.leading_space = true;  // as negotiated with Postfix
-  REQUIRE(f.on_connect(ctx, api, "localhost", "127.0.0.1") == Status::continue_);
-  REQUIRE(f.on_helo(ctx, api, "client.example.com") == Status::continue_);
+  REQUIRE(f.on_connect(ctx, api, "localhost", "127.0.0.1") == CallbackStatus::continue_);
+  REQUIRE(f.on_helo(ctx, api, "client.example.com") == CallbackStatus::continue_);
 }
 
 }  // namespace
@@ -123,9 +122,9 @@ TEST_CASE("filter: envelope, headers and body are collected as received", "[filt
   api.set_symbol("{auth_authen}", "alice");
   connect(f, ctx, api);
 
-  Status s = send(f, ctx, api, "user@example.com", {"bob@example.org", "carol@example.net"}, kHeaders,
-                  {"line one\r\n", "line two\r\n"});
-  CHECK(s == Status::continue_);
+  CallbackStatus s = send(f, ctx, api, "user@example.com", {"bob@example.org", "carol@example.net"}, kHeaders,
+                          {"line one\r\n", "line two\r\n"});
+  CHECK(s == CallbackStatus::continue_);
   REQUIRE(pipe.seen.size() == 1);
   const Message& m = pipe.seen[0];
   CHECK(m.envelope.queue_id == "4ABC123");
@@ -152,9 +151,9 @@ TEST_CASE("filter: without SMFIP_HDR_LEADSPC the leading space is restored and n
   Filter f(live, pipe.processor(), store.opener());
   ConnectionContext ctx;
   RecordingApi api;
-  REQUIRE(f.on_connect(ctx, api, "localhost", "127.0.0.1") == Status::continue_);
+  REQUIRE(f.on_connect(ctx, api, "localhost", "127.0.0.1") == CallbackStatus::continue_);
   CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, {{"Subject", "no space"}}, {"x\r\n"}) ==
-        Status::continue_);
+        CallbackStatus::continue_);
   CHECK(pipe.seen[0].headers.items[0].value == " no space");
   REQUIRE(api.of("addheader").size() == 1);
   CHECK(api.of("addheader")[0].value == "yes");
@@ -163,7 +162,7 @@ TEST_CASE("filter: without SMFIP_HDR_LEADSPC the leading space is restored and n
   RecordingApi api2;
   ctx.leading_space = true;
   CHECK(send(f, ctx, api2, "a@example.com", {"b@example.org"}, {{"Subject", " with space"}}, {"x\r\n"}) ==
-        Status::continue_);
+        CallbackStatus::continue_);
   CHECK(pipe.seen[1].headers.items[0].value == " with space");
   CHECK(api2.of("addheader")[0].value == " yes");
 }
@@ -180,30 +179,33 @@ TEST_CASE("filter: the n-th message on a connection is like the first (after abo
   api.set_symbol("i", "Q1");
   connect(f, ctx, api);
 
-  CHECK(send(f, ctx, api, "a@example.com", {"r1@example.org"}, kHeaders, {"first\r\n"}) == Status::continue_);
+  CHECK(send(f, ctx, api, "a@example.com", {"r1@example.org"}, kHeaders, {"first\r\n"}) ==
+        CallbackStatus::continue_);
 
   // A message rejected by the pipeline.
   pipe.verdict.action = conf::Action::reject;
-  pipe.verdict.reply_code = "550";
-  pipe.verdict.reply_status = "5.7.1";
-  pipe.verdict.reply_text = "no certificate for r2@example.org";
-  CHECK(send(f, ctx, api, "a@example.com", {"r2@example.org"}, kHeaders, {"second\r\n"}) == Status::reject);
+  pipe.verdict.reply.code = "550";
+  pipe.verdict.reply.status = "5.7.1";
+  pipe.verdict.reply.text = "no certificate for r2@example.org";
+  CHECK(send(f, ctx, api, "a@example.com", {"r2@example.org"}, kHeaders, {"second\r\n"}) ==
+        CallbackStatus::reject);
   pipe.verdict = Verdict{};
 
   // An aborted one (RSET / client gone after DATA): the callbacks stop half-way.
-  REQUIRE(f.on_envfrom(ctx, api, {"<x@example.com>"}) == Status::continue_);
-  REQUIRE(f.on_envrcpt(ctx, api, {"<r3@example.org>"}) == Status::continue_);
-  REQUIRE(f.on_header(ctx, api, "X-Leak", " should not survive") == Status::continue_);
-  REQUIRE(f.on_body(ctx, api, "aborted body\r\n") == Status::continue_);
-  REQUIRE(f.on_abort(ctx, api) == Status::continue_);
+  REQUIRE(f.on_envfrom(ctx, api, {"<x@example.com>"}) == CallbackStatus::continue_);
+  REQUIRE(f.on_envrcpt(ctx, api, {"<r3@example.org>"}) == CallbackStatus::continue_);
+  REQUIRE(f.on_header(ctx, api, "X-Leak", " should not survive") == CallbackStatus::continue_);
+  REQUIRE(f.on_body(ctx, api, "aborted body\r\n") == CallbackStatus::continue_);
+  REQUIRE(f.on_abort(ctx, api) == CallbackStatus::continue_);
   CHECK(ctx.message() == nullptr);
 
   // A new MAIL FROM without an abort in between (envfrom destroys the old message itself).
-  REQUIRE(f.on_envfrom(ctx, api, {"<y@example.com>"}) == Status::continue_);
-  REQUIRE(f.on_envrcpt(ctx, api, {"<r4@example.org>"}) == Status::continue_);
-  REQUIRE(f.on_header(ctx, api, "X-Leak", " neither") == Status::continue_);
+  REQUIRE(f.on_envfrom(ctx, api, {"<y@example.com>"}) == CallbackStatus::continue_);
+  REQUIRE(f.on_envrcpt(ctx, api, {"<r4@example.org>"}) == CallbackStatus::continue_);
+  REQUIRE(f.on_header(ctx, api, "X-Leak", " neither") == CallbackStatus::continue_);
 
-  CHECK(send(f, ctx, api, "a@example.com", {"r1@example.org"}, kHeaders, {"first\r\n"}) == Status::continue_);
+  CHECK(send(f, ctx, api, "a@example.com", {"r1@example.org"}, kHeaders, {"first\r\n"}) ==
+        CallbackStatus::continue_);
 
   REQUIRE(pipe.seen.size() == 3);
   const Message& first = pipe.seen[0];
@@ -214,7 +216,7 @@ TEST_CASE("filter: the n-th message on a connection is like the first (after abo
   CHECK(last.headers.count("X-Leak") == 0);
   CHECK(pipe.bodies[2] == pipe.bodies[0]);
   CHECK(api.of("setreply").size() == 1);  // only the rejected one
-  REQUIRE(f.on_close(ctx, api) == Status::continue_);
+  REQUIRE(f.on_close(ctx, api) == CallbackStatus::continue_);
 }
 
 TEST_CASE("filter: a verdict is applied in order: headers, body in 64 KiB chunks, recipients", "[filter]") {
@@ -235,7 +237,7 @@ TEST_CASE("filter: a verdict is applied in order: headers, body in 64 KiB chunks
   RecordingApi api;
   connect(f, ctx, api);
   CHECK(send(f, ctx, api, "a@example.com", {"b@example.org", "nocert@example.org"}, kHeaders, {"x\r\n"}) ==
-        Status::continue_);
+        CallbackStatus::continue_);
 
   std::vector<std::string> kinds;
   for (const auto& c : api.calls) {
@@ -262,7 +264,7 @@ TEST_CASE("filter: progress keeps the MTA waiting while the pipeline works", "[f
   verdict.new_body = smime::Source::from_string(std::string(300 * 1024, 'b'));
   Filter f(
       live,
-      [&](const conf::Config&, keystore::Store&, revocation::Checker*, const Message&, std::time_t) {
+      [&](milter::Job&) {
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         return verdict;
       },
@@ -271,7 +273,8 @@ TEST_CASE("filter: progress keeps the MTA waiting while the pipeline works", "[f
   ConnectionContext ctx;
   RecordingApi api;
   connect(f, ctx, api);
-  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::continue_);
+  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) ==
+        CallbackStatus::continue_);
   CHECK(api.of("progress").size() >= 3);
   CHECK(api.of("replacebody").size() == 5);
   // every progress call comes before the first body chunk
@@ -288,12 +291,12 @@ TEST_CASE("filter: reject, tempfail and discard change nothing", "[filter]") {
   StoreHolder store(dir);
   struct Case {
     conf::Action action;
-    Status want;
+    CallbackStatus want;
     std::string code;
   };
-  for (const Case& c : {Case{conf::Action::reject, Status::reject, "550"},
-                        Case{conf::Action::tempfail, Status::tempfail, "451"},
-                        Case{conf::Action::discard, Status::discard, ""}}) {
+  for (const Case& c : {Case{conf::Action::reject, CallbackStatus::reject, "550"},
+                        Case{conf::Action::tempfail, CallbackStatus::tempfail, "451"},
+                        Case{conf::Action::discard, CallbackStatus::discard, ""}}) {
     FakePipeline pipe;
     pipe.verdict.action = c.action;
     pipe.verdict.header_edits = {{HeaderEdit::Kind::add, "X-Not", 1, "applied"}};
@@ -329,7 +332,8 @@ TEST_CASE("filter: a call refused by the MTA half-way tempfails the message", "[
   api.fail_on = "replacebody";
   api.fail_after = 1;  // the second chunk is refused
   connect(f, ctx, api);
-  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::tempfail);
+  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) ==
+        CallbackStatus::tempfail);
   CHECK(api.of("delrcpt").empty());
   REQUIRE(api.of("setreply").size() == 1);
   CHECK(api.of("setreply")[0].name == "451");
@@ -348,7 +352,7 @@ TEST_CASE("filter: a body that cannot be buffered (full disk) tempfails at eom",
   RecordingApi api;
   connect(f, ctx, api);
   CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"some body\r\n", "more\r\n"}) ==
-        Status::tempfail);
+        CallbackStatus::tempfail);
   CHECK(pipe.seen.empty());
   CHECK_FALSE(api.modified());
   REQUIRE(api.of("setreply").size() == 1);
@@ -364,7 +368,8 @@ TEST_CASE("filter: an unavailable keystore takes the keystore failure action", "
   ConnectionContext ctx;
   RecordingApi api;
   connect(f, ctx, api);
-  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::tempfail);
+  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) ==
+        CallbackStatus::tempfail);
   CHECK(pipe.seen.empty());
   CHECK_FALSE(api.modified());
 }
@@ -378,12 +383,13 @@ TEST_CASE("filter: a message keeps the configuration snapshot it started with", 
   ConnectionContext ctx;
   RecordingApi api;
   connect(f, ctx, api);
-  REQUIRE(f.on_envfrom(ctx, api, {"<a@example.com>"}) == Status::continue_);
-  REQUIRE(f.on_envrcpt(ctx, api, {"<b@example.org>"}) == Status::continue_);
+  REQUIRE(f.on_envfrom(ctx, api, {"<a@example.com>"}) == CallbackStatus::continue_);
+  REQUIRE(f.on_envrcpt(ctx, api, {"<b@example.org>"}) == CallbackStatus::continue_);
   live.set(make_config(dir, kNone, "new"));  // SIGHUP in the middle of the message
-  REQUIRE(f.on_eoh(ctx, api) == Status::continue_);
-  REQUIRE(f.on_eom(ctx, api) == Status::continue_);
-  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::continue_);
+  REQUIRE(f.on_eoh(ctx, api) == CallbackStatus::continue_);
+  REQUIRE(f.on_eom(ctx, api) == CallbackStatus::continue_);
+  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) ==
+        CallbackStatus::continue_);
   CHECK(pipe.origins == std::vector<std::string>{"old", "new"});
 }
 
@@ -408,7 +414,7 @@ TEST_CASE("filter: the split copy is delivered before any change; a failure temp
   ConnectionContext ctx;
   connect(f, ctx, api);
   CHECK(send(f, ctx, api, "a@example.com", {"b@example.org", "plain@example.org"}, kHeaders, {"x\r\n"}) ==
-        Status::continue_);
+        CallbackStatus::continue_);
   CHECK(calls_at_delivery == 0);
   CHECK(delivered_to == std::vector<std::string>{"plain@example.org"});
   CHECK(api.of("delrcpt").size() == 1);
@@ -416,7 +422,7 @@ TEST_CASE("filter: the split copy is delivered before any change; a failure temp
   fail = true;
   RecordingApi api2;
   CHECK(send(f, ctx, api2, "a@example.com", {"b@example.org", "plain@example.org"}, kHeaders, {"x\r\n"}) ==
-        Status::tempfail);
+        CallbackStatus::tempfail);
   CHECK_FALSE(api2.modified());
 }
 
@@ -425,16 +431,15 @@ TEST_CASE("filter: an exception in the pipeline takes the internal failure actio
   LiveConfig live(make_config(dir, kNone));
   StoreHolder store(dir);
   Filter f(
-      live,
-      [](const conf::Config&, keystore::Store&, revocation::Checker*, const Message&,
-         std::time_t) -> Verdict { throw std::runtime_error("boom"); },
-      store.opener());
+      live, [](milter::Job&) -> Verdict { throw std::runtime_error("boom"); }, store.opener());
   ConnectionContext ctx;
   RecordingApi api;
   connect(f, ctx, api);
-  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::tempfail);
+  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) ==
+        CallbackStatus::tempfail);
   CHECK(ctx.message() == nullptr);
-  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::tempfail);
+  CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) ==
+        CallbackStatus::tempfail);
 }
 
 TEST_CASE("filter: a real signing run through the pipeline", "[filter][pki]") {
@@ -458,7 +463,7 @@ TEST_CASE("filter: a real signing run through the pipeline", "[filter][pki]") {
     RecordingApi& a = api;
     a.calls.clear();
     CHECK(send(f, ctx, a, "user@example.com", {"bob@example.org"}, kHeaders,
-               {body.substr(0, 1000), body.substr(1000)}) == Status::continue_);
+               {body.substr(0, 1000), body.substr(1000)}) == CallbackStatus::continue_);
     std::string new_body = a.body();
     CHECK(new_body.find("application/pkcs7-signature") != std::string::npos);
     CHECK(new_body.find("line 199 of the body") != std::string::npos);
@@ -568,7 +573,8 @@ TEST_CASE("filter: quarantine comes after the other changes, and a refused one t
     ConnectionContext ctx;
     RecordingApi api;
     connect(f, ctx, api);
-    CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::continue_);
+    CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) ==
+          CallbackStatus::continue_);
     REQUIRE(api.of("quarantine").size() == 1);
     CHECK(api.of("quarantine")[0].value == "smime=fail: bad signature");
     CHECK(api.calls.back().what == "quarantine");
@@ -581,7 +587,8 @@ TEST_CASE("filter: quarantine comes after the other changes, and a refused one t
     RecordingApi api;
     api.fail_on = "quarantine";
     connect(f, ctx, api);
-    CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) == Status::tempfail);
+    CHECK(send(f, ctx, api, "a@example.com", {"b@example.org"}, kHeaders, {"x\r\n"}) ==
+          CallbackStatus::tempfail);
   }
 }
 
@@ -605,7 +612,7 @@ TEST_CASE("filter: an inbound message accepted unprocessed loses forged results 
   headers.push_back({"Authentication-Results", " other.test; spf=pass"});
   const std::string chunk(32 * 1024, 'x');
   CHECK(send(f, ctx, api, "ceo@example.com", {"b@example.org"}, headers, {chunk, chunk, chunk}) ==
-        Status::continue_);
+        CallbackStatus::continue_);
   CHECK(pipe.seen.empty());  // too large: the pipeline never ran
   // Our forged field (the first of two) deleted, the other authserv-id's kept, temperror prepended.
   const auto changes = api.of("chgheader");

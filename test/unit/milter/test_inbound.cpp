@@ -1,4 +1,4 @@
-// Inbound processing (issue 5): process_inbound() on real messages, keys and a real SQLite keystore.
+// Inbound processing: process_inbound() on real messages, keys and a real SQLite keystore.
 // Messages are made with the S/MIME core and the test PKI; every verdict is applied the way the MTA
 // would (header edits, new body) and the rebuilt message is inspected.
 #include <catch2/catch.hpp>
@@ -8,15 +8,15 @@
 
 #include "../smime/test_support.hpp"
 #include "apply_verdict.hpp"
-#include "milter/auth_results.hpp"
 #include "conf/config.hpp"
-#include "milter/inbound.hpp"
 #include "keystore/identity.hpp"
 #include "keystore/lookup.hpp"
 #include "keystore/sqlite_store.hpp"
+#include "milter/auth_results.hpp"
+#include "milter/inbound.hpp"
 #include "milter/message.hpp"
-#include "revocation/revocation.hpp"
 #include "milter/signer_binding.hpp"
+#include "revocation/revocation.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -120,13 +120,13 @@ using test::rebuild;  // apply_verdict.hpp
 
 std::string dump_log(const Verdict& v) {
   std::string s;
-  for (const auto& l : v.log) s += "  " + l + "\n";
+  for (const auto& l : v.log) s += "  " + l.text + "\n";
   return s;
 }
 
 bool log_has(const Verdict& v, const std::string& fragment) {
   for (const auto& l : v.log)
-    if (l.find(fragment) != std::string::npos) return true;
+    if (l.text.find(fragment) != std::string::npos) return true;
   return false;
 }
 
@@ -267,15 +267,15 @@ TEST_CASE("inbound: encrypted to someone else, truncated or corrupt: no content 
   c.inbound.actions.undecryptable = conf::InboundAction::reject;
   const Verdict rejected = run(f, c, m);
   CHECK(rejected.action == conf::Action::reject);
-  CHECK(rejected.reply_code == "550");
-  CHECK(rejected.reply_status == "5.7.5");
-  CHECK(rejected.reply_text.rfind("message could not be decrypted: ", 0) == 0);
-  CHECK(rejected.reply_text.find('\n') == std::string::npos);
+  CHECK(rejected.reply.code == "550");
+  CHECK(rejected.reply.status == "5.7.5");
+  CHECK(rejected.reply.text.rfind("message could not be decrypted: ", 0) == 0);
+  CHECK(rejected.reply.text.find('\n') == std::string::npos);
   c.inbound.actions.undecryptable = conf::InboundAction::tempfail;
   const Verdict later = run(f, c, m);
   CHECK(later.action == conf::Action::tempfail);
-  CHECK(later.reply_code == "451");
-  CHECK(later.reply_status == "4.7.5");
+  CHECK(later.reply.code == "451");
+  CHECK(later.reply.status == "4.7.5");
 }
 
 TEST_CASE("inbound: CBC content without an inner signature is unauthenticated, GCM is not",
@@ -308,8 +308,8 @@ TEST_CASE("inbound: CBC content without an inner signature is unauthenticated, G
   c.inbound.actions.unauthenticated = conf::InboundAction::reject;
   const Verdict rejected = run(f, c, cbc);
   CHECK(rejected.action == conf::Action::reject);
-  CHECK(rejected.reply_code == "550");
-  CHECK(rejected.reply_status == "5.7.7");
+  CHECK(rejected.reply.code == "550");
+  CHECK(rejected.reply.status == "5.7.7");
   CHECK(run(f, c, gcm).action == conf::Action::accept);
   c.inbound.actions.unauthenticated = conf::InboundAction::quarantine;
   const Verdict held = run(f, c, cbc);
@@ -372,9 +372,9 @@ TEST_CASE("inbound: a signer that does not match From fails, and the fail action
   c.inbound.actions.fail = conf::InboundAction::reject;
   const Verdict rejected = run(f, c, m);
   CHECK(rejected.action == conf::Action::reject);
-  CHECK(rejected.reply_code == "550");
-  CHECK(rejected.reply_status == "5.7.7");
-  CHECK(rejected.reply_text.find("signer does not match From") != std::string::npos);
+  CHECK(rejected.reply.code == "550");
+  CHECK(rejected.reply.status == "5.7.7");
+  CHECK(rejected.reply.text.find("signer does not match From") != std::string::npos);
   CHECK(rejected.header_edits.empty());
 
   c.inbound.actions.fail = conf::InboundAction::quarantine;
@@ -387,8 +387,8 @@ TEST_CASE("inbound: a signer that does not match From fails, and the fail action
   c.inbound.actions.fail = conf::InboundAction::tempfail;
   const Verdict later = run(f, c, m);
   CHECK(later.action == conf::Action::tempfail);
-  CHECK(later.reply_code == "451");
-  CHECK(later.reply_status == "4.7.0");
+  CHECK(later.reply.code == "451");
+  CHECK(later.reply.status == "4.7.0");
 
   // Two From addresses: no single sender to bind to.
   const Message two = make_message(routing("alice@example.org, bob@example.org"), signed_entity("alice"));
@@ -555,9 +555,9 @@ TEST_CASE("inbound: malformed S/MIME is permerror with its action", "[milter][in
   c.inbound.actions.permerror = conf::InboundAction::reject;
   const Verdict rejected = run(f, c, m);
   CHECK(rejected.action == conf::Action::reject);
-  CHECK(rejected.reply_status == "5.7.1");
+  CHECK(rejected.reply.status == "5.7.1");
   c.inbound.actions.permerror = conf::InboundAction::tempfail;
-  CHECK(run(f, c, m).reply_status == "4.7.0");
+  CHECK(run(f, c, m).reply.status == "4.7.0");
 }
 
 TEST_CASE("inbound: harvesting stores alice's certificate, then it is found for encryption",
@@ -668,7 +668,7 @@ TEST_CASE("inbound: an undetermined revocation status follows revocation.verify"
     CHECK(log_has(v, "harvest=skipped"));
     CHECK_FALSE(keystore::encryption_certificate(*f.store, "alice@example.org", now()).found());
     c.inbound.actions.temperror = conf::InboundAction::reject;
-    CHECK(check().reply_status == "5.7.1");
+    CHECK(check().reply.status == "5.7.1");
   }
   SECTION("fail-open: pass, said in the comment") {
     c.revocation.verify = conf::Undetermined::fail_open;
@@ -683,8 +683,8 @@ TEST_CASE("inbound: an undetermined revocation status follows revocation.verify"
     const Verdict v = check();
     INFO(dump_log(v));
     CHECK(v.action == conf::Action::tempfail);
-    CHECK(v.reply_code == "451");
-    CHECK(v.reply_status == "4.7.0");
+    CHECK(v.reply.code == "451");
+    CHECK(v.reply.status == "4.7.0");
     CHECK_FALSE(log_has(v, "harvest=stored"));
   }
   SECTION("disabled: not asked") {

@@ -1,4 +1,4 @@
-// Revocation at the milter's decision points (issue 6), with the real checker, a real `openssl ocsp`
+// Revocation at the milter's decision points, with the real checker, a real `openssl ocsp`
 // responder and the loopback CRL server of the revocation tests: encrypting to a recipient (outbound)
 // and accepting a signer (inbound), under each meaning of "undetermined". Revoked is always refused;
 // "could not be determined" is never reported as revoked.
@@ -28,13 +28,13 @@ std::time_t now() { return std::time(nullptr); }
 
 bool logged(const Verdict& v, const std::string& fragment) {
   for (const auto& l : v.log)
-    if (l.find(fragment) != std::string::npos) return true;
+    if (l.text.find(fragment) != std::string::npos) return true;
   return false;
 }
 
 std::string log_text(const Verdict& v) {
   std::string s;
-  for (const auto& l : v.log) s += l + "\n";
+  for (const auto& l : v.log) s += l.text + "\n";
   return s;
 }
 
@@ -148,7 +148,7 @@ TEST_CASE("revocation wiring: encrypting to a good, a revoked and a no-source re
   const Verdict revoked = run(config, *f.store, outbound_to("revoked@revocation.test"));
   INFO(log_text(revoked));
   CHECK(revoked.action == conf::Action::reject);
-  CHECK(revoked.reply_text.find("revoked@revocation.test (certificate revoked)") != std::string::npos);
+  CHECK(revoked.reply.text.find("revoked@revocation.test (certificate revoked)") != std::string::npos);
   CHECK_FALSE(revoked.new_body.has_value());
   CHECK(logged(revoked, "status=revoked"));
   CHECK(logged(revoked, "decision=refuse-revoked"));
@@ -177,8 +177,8 @@ TEST_CASE("revocation wiring: responder and CRL server down, each policy", "[rev
   const Verdict closed = run(f.config(R"("encrypt": "fail-closed")"), *f.store, m);
   INFO(log_text(closed));
   CHECK(closed.action == conf::Action::reject);
-  CHECK(closed.reply_text.find("(revocation undetermined)") != std::string::npos);
-  CHECK(closed.reply_text.find("revoked)") == std::string::npos);  // never reported as revoked
+  CHECK(closed.reply.text.find("(revocation undetermined)") != std::string::npos);
+  CHECK(closed.reply.text.find("revoked)") == std::string::npos);  // never reported as revoked
   CHECK(logged(closed, "status=undetermined"));
   CHECK(logged(closed, "decision=refuse-fail-closed"));
 
@@ -191,8 +191,8 @@ TEST_CASE("revocation wiring: responder and CRL server down, each policy", "[rev
   const Verdict temp = run(f.config(R"("encrypt": "tempfail")"), *f.store, m);
   INFO(log_text(temp));
   CHECK(temp.action == conf::Action::tempfail);
-  CHECK(temp.reply_code == "451");
-  CHECK(temp.reply_text.find("good@revocation.test") != std::string::npos);
+  CHECK(temp.reply.code == "451");
+  CHECK(temp.reply.text.find("good@revocation.test") != std::string::npos);
 }
 
 TEST_CASE("revocation wiring: the issuer must be known", "[revocation][outbound]") {

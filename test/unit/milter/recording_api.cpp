@@ -1,5 +1,5 @@
-// RecordingApi: the test double of the libmilter seam. See milter_api.hpp.
-#include "milter/milter_api.hpp"
+// See recording_api.hpp.
+#include "recording_api.hpp"
 
 #include <algorithm>
 

@@ -1,0 +1,31 @@
+// The configuration turned into the other modules' own option types: the one place where a conf::
+// value becomes a smime::, revocation:: or keystore:: value. The milter and smime-keystore both use it
+// (smime-keystore links only this part of the milter), so that the CLI answers exactly what the milter
+// would decide.
+#pragma once
+
+#include <optional>
+
+#include "conf/config.hpp"
+#include "keystore/harvest.hpp"
+#include "revocation/decision.hpp"
+#include "revocation/revocation.hpp"
+#include "smime/encrypt.hpp"
+#include "smime/mime.hpp"
+#include "smime/sign.hpp"
+
+namespace milter::settings {
+
+smime::mime::Limits mime_limits(const conf::Config& config);
+
+smime::SignOptions sign_options(const conf::Profile& profile);
+// nullopt for "auto": chosen by the recipients' announced capabilities.
+std::optional<smime::Cipher> cipher(conf::Cipher cipher);
+smime::RsaKeyTransport key_transport(const conf::Profile& profile);
+
+revocation::Options revocation_options(const conf::Revocation& config);
+revocation::Policy revocation_policy(const conf::Revocation& config);
+
+keystore::HarvestPolicy harvest_policy(const conf::Harvest& config);
+
+}  // namespace milter::settings

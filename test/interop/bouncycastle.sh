@@ -155,6 +155,9 @@ bcq "gcm-tampered decrypt in=$T/o/gcm-tampered.bad.eml key=$PKI/alice out=$T/o/g
 ours se-rsa-gcm utf8 sign-encrypt "${ALICE[@]}" --cipher aes256-gcm --to "$PKI/bob.pem"
 ours se-ec-oaep multipart sign-encrypt "${CAROL[@]}" --cipher aes256-cbc --oaep --to "$PKI/alice.pem"
 ours se-pss-ecdh ascii sign-encrypt "${ALICE[@]}" --pss --cipher aes256-gcm --to "$PKI/carol.pem"
+ours se-opaque-pss utf8 sign-encrypt "${ALICE[@]}" --opaque --pss --cipher aes128-gcm --to "$PKI/bob.pem"
+bcq "se-opaque-pss.dec decrypt in=$T/o/se-opaque-pss.eml key=$PKI/bob out=$T/o/se-opaque-pss.inner"
+bcq "se-opaque-pss verify in=$T/o/se-opaque-pss.inner ca=$PKI/root.pem out=$T/o/se-opaque-pss.bc"
 bcq "se-rsa-gcm.dec decrypt in=$T/o/se-rsa-gcm.eml key=$PKI/bob out=$T/o/se-rsa-gcm.inner"
 bcq "se-rsa-gcm verify in=$T/o/se-rsa-gcm.inner ca=$PKI/root.pem out=$T/o/se-rsa-gcm.bc"
 bcq "se-ec-oaep.dec decrypt in=$T/o/se-ec-oaep.eml key=$PKI/alice out=$T/o/se-ec-oaep.inner"
@@ -253,7 +256,7 @@ check "smime-tool encrypt --cipher aes256-gcm (to EC carol) -> Bouncy Castle: EC
   bc_decrypted enc-ecdh-gcm multipart auth-enveloped aes256-gcm "$ECDH"
 for c in cbc gcm; do
   ty=enveloped
-  [ $c = gcm ] && ty=auth-enveloped
+  [ $c = gcm ] && ty="auth-enveloped"
   check "smime-tool encrypt --cipher aes256-$c to alice, bob, carol -> Bouncy Castle opens it as alice: byte-exact" \
     bc_decrypted "enc-3-$c-alice" multipart "$ty" "aes256-$c" rsaEncryption "enc-3-$c"
   check "  ... as bob: byte-exact" bc_decrypted "enc-3-$c-bob" multipart "$ty" "aes256-$c" rsaEncryption "enc-3-$c"
@@ -287,6 +290,8 @@ check "smime-tool sign-encrypt (ECDSA carol -> alice, OAEP, aes256-cbc) -> Bounc
   bc_layers se-ec-oaep multipart carol ecdsa se-ec-oaep.dec
 check "smime-tool sign-encrypt --pss (alice -> EC carol, aes256-gcm) -> Bouncy Castle: ECDH decrypt, inner PSS signature, byte-exact" \
   bc_layers se-pss-ecdh ascii alice rsassa-pss se-pss-ecdh.dec
+check "smime-tool sign-encrypt --opaque --pss (alice -> bob, aes128-gcm) -> Bouncy Castle: decrypts, opaque PSS signature inside, byte-exact" \
+  bc_layers se-opaque-pss utf8 alice rsassa-pss se-opaque-pss.dec
 check "smime-tool triple (alice -> bob, aes256-cbc) -> Bouncy Castle: outer signature, decrypt as bob, inner signature, byte-exact" \
   bc_layers triple-cbc multipart alice rsaEncryption triple-cbc.outer triple-cbc.dec
 check "smime-tool triple --opaque (ECDSA carol -> alice, aes256-gcm) -> Bouncy Castle: opaque outer, decrypt, inner signature, byte-exact" \

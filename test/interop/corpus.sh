@@ -53,7 +53,7 @@ well_formed() { # FILE CONTENT-TYPE DECRYPTED SMIME IDENTITY COLUMNS
   done
   v=$(mime header "$f" To)
   [[ $v == *"<gateway@example.com>"* ]] || { WHY="To: $v"; return 1; }
-  v=$(mime header "$f" From | tr 'A-Z' 'a-z')
+  v=$(mime header "$f" From | tr '[:upper:]' '[:lower:]')
   [[ $v == *"@example.org>"* ]] || { WHY="From: $v (want an example.org sender)"; return 1; }
   v=$(mime header "$f" Date)
   date -d "$v" > /dev/null 2>&1 || { WHY="Date: $v"; return 1; }
@@ -130,8 +130,8 @@ ossl_refuses() { # DESCRIPTION CMD... — the openssl command fails
 }
 
 # Each message: bc_<stem> queues Bouncy Castle operations (optional), rb_<stem> checks after the batch.
-READBACKS=""
-rb() { READBACKS="$READBACKS $1"; }
+READBACKS=()
+rb() { READBACKS+=("$1"); }
 
 rb lf-enveloped-nss
 rb_lf_enveloped_nss() {
@@ -310,9 +310,9 @@ fn() { printf '%s_%s' "$1" "$(printf '%s' "$2" | tr '.-' '__')"; }
 in_sync() {
   local s listed
   listed=$(grep -v '^#' "$C/MANIFEST" | cut -f1 | sed 's/\.eml$//' | sort)
-  [ "$listed" = "$(printf '%s\n' $READBACKS | sort)" ] || {
+  [ "$listed" = "$(printf '%s\n' "${READBACKS[@]}" | sort)" ] || {
     WHY="manifest and readbacks differ"
-    diff <(echo "$listed") <(printf '%s\n' $READBACKS | sort) >> "$LOG"
+    diff <(echo "$listed") <(printf '%s\n' "${READBACKS[@]}" | sort) >> "$LOG"
     return 1
   }
   s=$(find "$C" -name '*.eml' -printf '%f\n' | sed 's/\.eml$//' | sort)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bc.sh — compile and run BcInterop.java (Bouncy Castle) from the interop scripts (sourced, not run).
 #
 #   bc_missing            prints what is missing to run Bouncy Castle (empty when all is there)

@@ -254,6 +254,13 @@ rb_corrupt_signed_under_signature() {
   ossl_verify "$1" "$R/$2.ol1" alice || return 1
   ossl_refuses "the truncated SignedData" openssl cms -verify -inform SMIME -in "$R/$2.l1" -CAfile "$PKI/root.pem"
 }
+rb carol-signed-in-authenveloped
+rb_carol_signed_in_authenveloped() {
+  [ "$(mime param "$1" content-type smime-type)" = authEnveloped-data ] || { WHY="smime-type is not authEnveloped-data"; return 1; }
+  ossl_decrypt "$1" "$R/$2.l1" || return 1
+  [ "$(der_content_type "$R/$2.l1.der")" = id-smime-ct-authEnvelopedData ] || { WHY="not AuthEnvelopedData"; return 1; }
+  der_of "$R/$2.l1" "$R/$2.l1sig.der" && der_verify "$R/$2.l1sig.der" "$R/$2" carol && marker "$R/$2" "$2"
+}
 rb uppercase-from
 bc_uppercase_from() { bq "$2 verify in=$1 ca=$PKI/root.pem out=$R/$2"; }
 rb_uppercase_from() {

@@ -129,6 +129,7 @@ q certutil -A -d "$NSSDB" -n root -t "C,C,C" -i "$PKI/root.pem"
 q certutil -A -d "$NSSDB" -n inter -t ",," -i "$PKI/inter.pem"
 q certutil -A -d "$NSSDB" -n gateway -t ",," -i "$GW"
 q pk12util -i "$PKI/alice.p12" -d "$NSSDB" -W secret -K ""
+q pk12util -i "$PKI/carol.p12" -d "$NSSDB" -W secret -K ""
 cms() { q cmsutil -d "$NSSDB" "$@"; }
 
 # openssl helpers: signing by alice / domain with the intermediate, encryption to the gateway
@@ -231,6 +232,12 @@ truncate_half "$W/csus.der" "$W/csus.trunc.der"
 p7m_entity "$W/csus.trunc.der" "$W/csus.trunc.entity" 'application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"'
 in_message corrupt-signed-under-signature "$W/csus.trunc.entity"   # Bouncy Castle: alice signs
 
+# --- ECDSA signature (NSS, carol) inside AuthEnvelopedData with an RSA-OAEP recipient (Bouncy Castle) ---
+text_entity carol-signed-in-authenveloped crlf > "$W/carol.entity"
+cms -S -N carol -H SHA256 -G -P -i "$W/carol.entity" -o "$W/carol.der" < /dev/null
+p7m_entity "$W/carol.der" "$W/carol.sig.entity" 'application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"'
+in_message carol-signed-in-authenveloped "$W/carol.sig.entity" "Carol <carol@example.org>"   # Bouncy Castle encrypts
+
 # --- From in upper case ---
 text_entity uppercase-from crlf > "$W/uc.entity"
 q openssl cms -sign -in "$W/uc.entity" "${ALICE[@]}" -out "$W/uc.smime"
@@ -295,6 +302,7 @@ sies sign in=$W/sies.enc.eml out=$W/sies.out.eml signer=$D opaque
 sie sign in=$W/signed-in-encrypted.in.eml out=$W/sie.alice.eml signer=$A
 ceus sign in=$W/corrupt-enveloped-under-signature.in.eml out=$W/ceus.out.eml signer=$A
 csus sign in=$W/corrupt-signed-under-signature.in.eml out=$W/csus.out.eml signer=$A
+carol encrypt in=$W/carol-signed-in-authenveloped.in.eml out=$W/carol.out.eml to=$GW+oaep256 cipher=aes256-gcm
 nsts sign content=$W/nsts.entity der=$W/nsts.der signer=$A opaque
 oct encrypt content=$W/oct.entity der=$W/oct.der to=$GW cipher=aes256-cbc
 huge sign content=$W/huge.entity der=$W/huge.der signer=$A opaque
@@ -343,6 +351,11 @@ entity_of "$W/csus.out.eml" "$W/e"
 message corrupt-signed-under-signature "$W/e"
 mf corrupt-signed-under-signature.eml "openssl cms -sign -nodetach, truncated; Bouncy Castle (alice)" multipart/signed no permerror - \
   "alice's good detached signature over an application/pkcs7-mime signed-data entity whose CMS is cut in half; every layer must verify: the inner layer is malformed, so the result is permerror, naming the inner layer"
+
+entity_of "$W/carol.out.eml" "$W/e"
+message carol-signed-in-authenveloped "$W/e" "Carol <carol@example.org>"
+mf carol-signed-in-authenveloped.eml "NSS cmsutil -S (carol); Bouncy Castle CMSAuthEnvelopedDataGenerator" application/pkcs7-mime yes pass carol@example.org \
+  "AuthEnvelopedData (AES-256-GCM, RSA-OAEP SHA-256 recipient: the gateway) labelled smime-type=authEnveloped-data, around carol's opaque ECDSA signature (NSS); decrypted (authenticated), the signature verifies and is bound to From carol@example.org"
 
 p7m_entity "$W/nsts.der" "$W/e" 'application/pkcs7-mime; name="smime.p7m"'
 message no-smime-type-signed "$W/e"

@@ -5,8 +5,9 @@
 //
 // Negotiation: we ask for ADDHDRS, CHGHDRS, CHGBODY, DELRCPT (and QUARANTINE, SETSYMLIST when offered),
 // for SMFIP_HDR_LEADSPC (header values with their exact leading white space; the values we add carry
-// their own space), and skip the unknown and DATA steps. Macros: "i" at RCPT, EOH and EOM,
-// "{auth_authen}" and "{client_addr}" at MAIL FROM, via smfi_setsymlist when the MTA allows it.
+// their own space), skip the HELO, unknown and DATA steps, and give no reply to the collecting steps
+// (kNoReplySteps). Macros: "i" at RCPT, EOH and EOM, "{auth_authen}" and "{client_addr}" at MAIL FROM,
+// via smfi_setsymlist when the MTA allows it.
 //
 // Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it stops the milter). We want
 // SIGHUP to reload, so sigwait() is interposed below: in libmilter's call (the one waiting for SIGTERM
@@ -114,6 +115,15 @@ std::string address_of(const sockaddr* sa) {
 constexpr unsigned long needed_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
 constexpr unsigned long wanted_actions = needed_actions | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
 
+// The protocol steps we ask for, when the MTA offers them: header values with their exact leading white
+// space; no HELO, unknown-command or DATA callbacks (nothing of ours uses them); and no reply for the
+// steps that only collect (connect, MAIL, RCPT, each header, end of headers, each body chunk), so that
+// the MTA does not wait a round trip for each. End of message is the one step that answers.
+constexpr unsigned long kNoReplySteps =
+    SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+constexpr unsigned long kWantedSteps =
+    SMFIP_HDR_LEADSPC | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | kNoReplySteps;
+
 sfsistat xx_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
                       unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
   return guarded(ctx, "negotiate", [&]() -> sfsistat {
@@ -125,32 +135,38 @@ sfsistat xx_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
       return SMFIS_REJECT;
     }
     *pf0 = f0 & wanted_actions;
-    unsigned long steps = 0;
-    for (unsigned long flag :
-         {static_cast<unsigned long>(SMFIP_HDR_LEADSPC), static_cast<unsigned long>(SMFIP_NOUNKNOWN),
-          static_cast<unsigned long>(SMFIP_NODATA)}) {
-      if ((f1 & flag) != 0) steps |= flag;
-    }
+    const unsigned long steps = f1 & kWantedSteps;
     *pf1 = steps;
     *pf2 = 0;
     *pf3 = 0;
     c.leading_space = (steps & SMFIP_HDR_LEADSPC) != 0;
+    c.no_reply_steps = steps & kNoReplySteps;
     if ((f0 & SMFIF_SETSYMLIST) != 0) {
       smfi_setsymlist(ctx, SMFIM_ENVFROM, const_cast<char*>("i {auth_authen} {client_addr}"));
       smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i"));
       smfi_setsymlist(ctx, SMFIM_EOH, const_cast<char*>("i"));
       smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
     }
+    logging::debug("-", Line("negotiated").add("actions", *pf0).add("steps", steps));
     return SMFIS_CONTINUE;
   });
 }
 
+// A step the MTA expects no reply for answers SMFIS_NOREPLY. Such a step cannot refuse: when it failed,
+// the message is marked and end-of-message tempfails it.
+sfsistat answer(SMFICTX* ctx, unsigned long no_reply_flag, sfsistat status) {
+  ConnectionContext* c = context_of(ctx);
+  if (c == nullptr || (c->no_reply_steps & no_reply_flag) == 0) return status;
+  if (status != SMFIS_CONTINUE && c->message() != nullptr) c->message()->step_failed = true;
+  return SMFIS_NOREPLY;
+}
+
 sfsistat xx_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
-  return guarded(ctx, "connect", [&] {
-    LibmilterApi api(ctx);
-    return g_filter->on_connect(ensure_context(ctx), api, hostname != nullptr ? hostname : "",
-                                address_of(hostaddr));
-  });
+  return answer(ctx, SMFIP_NR_CONN, guarded(ctx, "connect", [&] {
+                  LibmilterApi api(ctx);
+                  return g_filter->on_connect(ensure_context(ctx), api, hostname != nullptr ? hostname : "",
+                                              address_of(hostaddr));
+                }));
 }
 
 sfsistat xx_helo(SMFICTX* ctx, char* helo) {
@@ -161,40 +177,40 @@ sfsistat xx_helo(SMFICTX* ctx, char* helo) {
 }
 
 sfsistat xx_envfrom(SMFICTX* ctx, char** argv) {
-  return guarded(ctx, "envfrom", [&] {
-    LibmilterApi api(ctx);
-    return g_filter->on_envfrom(ensure_context(ctx), api, args_of(argv));
-  });
+  return answer(ctx, SMFIP_NR_MAIL, guarded(ctx, "envfrom", [&] {
+                  LibmilterApi api(ctx);
+                  return g_filter->on_envfrom(ensure_context(ctx), api, args_of(argv));
+                }));
 }
 
 sfsistat xx_envrcpt(SMFICTX* ctx, char** argv) {
-  return guarded(ctx, "envrcpt", [&] {
-    LibmilterApi api(ctx);
-    return g_filter->on_envrcpt(ensure_context(ctx), api, args_of(argv));
-  });
+  return answer(ctx, SMFIP_NR_RCPT, guarded(ctx, "envrcpt", [&] {
+                  LibmilterApi api(ctx);
+                  return g_filter->on_envrcpt(ensure_context(ctx), api, args_of(argv));
+                }));
 }
 
 sfsistat xx_header(SMFICTX* ctx, char* name, char* value) {
-  return guarded(ctx, "header", [&] {
-    LibmilterApi api(ctx);
-    return g_filter->on_header(ensure_context(ctx), api, name != nullptr ? name : "",
-                               value != nullptr ? value : "");
-  });
+  return answer(ctx, SMFIP_NR_HDR, guarded(ctx, "header", [&] {
+                  LibmilterApi api(ctx);
+                  return g_filter->on_header(ensure_context(ctx), api, name != nullptr ? name : "",
+                                             value != nullptr ? value : "");
+                }));
 }
 
 sfsistat xx_eoh(SMFICTX* ctx) {
-  return guarded(ctx, "eoh", [&] {
-    LibmilterApi api(ctx);
-    return g_filter->on_eoh(ensure_context(ctx), api);
-  });
+  return answer(ctx, SMFIP_NR_EOH, guarded(ctx, "eoh", [&] {
+                  LibmilterApi api(ctx);
+                  return g_filter->on_eoh(ensure_context(ctx), api);
+                }));
 }
 
 sfsistat xx_body(SMFICTX* ctx, unsigned char* data, size_t len) {
-  return guarded(ctx, "body", [&] {
-    LibmilterApi api(ctx);
-    return g_filter->on_body(ensure_context(ctx), api,
-                             std::string_view(reinterpret_cast<const char*>(data), len));
-  });
+  return answer(ctx, SMFIP_NR_BODY, guarded(ctx, "body", [&] {
+                  LibmilterApi api(ctx);
+                  return g_filter->on_body(ensure_context(ctx), api,
+                                           std::string_view(reinterpret_cast<const char*>(data), len));
+                }));
 }
 
 sfsistat xx_eom(SMFICTX* ctx) {
@@ -267,6 +283,15 @@ void secure_unix_socket(const std::string& path, const std::string& group) {
 
 }  // namespace
 
+void block_daemon_signals() {
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGHUP);
+  sigaddset(&blocked, SIGTERM);
+  sigaddset(&blocked, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+}
+
 std::string libmilter_version() {
   unsigned int major = 0, minor = 0, patch = 0;
   smfi_version(&major, &minor, &patch);
@@ -320,14 +345,7 @@ int run_milter(Filter& filter, const RunOptions& options) {
     logging::warning("smime-milter", Line("tcp-nodelay-not-set").add("socket", conn));
   }
 
-  // SIGHUP, SIGTERM, SIGINT: blocked here, before any thread starts, so that every thread inherits the
-  // mask; libmilter's signal thread takes SIGTERM and SIGINT, our reload thread SIGHUP alone.
-  sigset_t blocked;
-  sigemptyset(&blocked);
-  sigaddset(&blocked, SIGHUP);
-  sigaddset(&blocked, SIGTERM);
-  sigaddset(&blocked, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+  block_daemon_signals();  // again, in case the caller did not (it must, before starting threads)
   sigset_t hup;
   sigemptyset(&hup);
   sigaddset(&hup, SIGHUP);

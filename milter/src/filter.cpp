@@ -2,7 +2,6 @@
 #include "milter/filter.hpp"
 
 #include <exception>
-#include <future>
 
 #include "milter/failure.hpp"
 #include "milter/inbound.hpp"
@@ -83,11 +82,13 @@ std::string strip_angle_brackets(std::string_view address) {
   return std::string(address);
 }
 
-Filter::Filter(const LiveConfig& config, Processor processor, StoreOpener store_opener, Reinjector reinjector)
+Filter::Filter(const LiveConfig& config, Processor processor, StoreOpener store_opener, Reinjector reinjector,
+               unsigned workers)
     : config_(config),
       processor_(std::move(processor)),
       store_opener_(std::move(store_opener)),
-      reinjector_(std::move(reinjector)) {
+      reinjector_(std::move(reinjector)),
+      workers_(workers) {
   if (!processor_) processor_ = [](Job& job) { return process_message(job); };
   if (!store_opener_) {
     store_opener_ = [](ConnectionContext& ctx, const conf::Config& c) -> keystore::Store& {
@@ -208,7 +209,7 @@ CallbackStatus Filter::fail_before_pipeline(ConnectionContext& ctx, MessageConte
 // this (the callback) thread keeps the MTA waiting meanwhile. The worker uses the job only while we
 // wait here, never concurrently.
 Verdict Filter::run_pipeline(Job& job, MilterApi& api) {
-  auto work = std::async(std::launch::async, [&] { return guarded(job, processor_); });
+  auto work = workers_.submit([&] { return guarded(job, processor_); });
   while (work.wait_for(progress_interval_) != std::future_status::ready) {
     if (!api.progress()) logging::warning(job.queue_id(), "progress-refused");
   }
@@ -224,6 +225,12 @@ CallbackStatus Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterAp
         .add("action", conf::to_string(a))
         .add("reason", reason);
   };
+  if (msg.step_failed) {
+    const FailureClass c = FailureClass::internal;
+    logging::error(qid, decision(c, conf::Action::tempfail, "callback-failed"));
+    set_reply(api, tempfail_reply(qid), qid);
+    return CallbackStatus::tempfail;
+  }
   if (msg.body_error) {
     const FailureClass c = FailureClass::internal;
     logging::error(qid, decision(c, action_for(config.failure_actions, c), "body-not-buffered")

@@ -186,7 +186,7 @@ int dry_run(const Options& o, std::shared_ptr<const conf::Config> config) {
     std::cout << "# split-copy sender=" << copy.sender << " recipients=" << rcpts
               << " (not delivered in a dry run)\n";
   };
-  milter::Filter filter(live, {}, {}, no_delivery);
+  milter::Filter filter(live, {}, {}, no_delivery, 1);
   filter.set_side_effects(false);
 
   milter::DryRunInput input;
@@ -266,6 +266,7 @@ int run(const Options& o, std::shared_ptr<const conf::Config> config) {
   }
   milter::logging::init(config->log.level, o.foreground && config->log.foreground_stderr);
 
+  milter::block_daemon_signals();  // before the Filter starts its worker threads
   milter::LiveConfig live(config);
   milter::Filter filter(live);
   milter::RunOptions run_options;

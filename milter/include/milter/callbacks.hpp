@@ -18,6 +18,11 @@ struct RunOptions {
   std::function<void()> on_sighup;  // called from a dedicated thread for each SIGHUP
 };
 
+// SIGHUP, SIGTERM and SIGINT blocked in the calling thread. Call it before any thread starts (the
+// Filter's worker pool among them), so that every thread inherits the mask: libmilter's signal thread
+// then takes SIGTERM and SIGINT, the reload thread SIGHUP, and no other thread is ever killed by one.
+void block_daemon_signals();
+
 // Runs until SIGTERM or SIGINT (in-flight connections finish). Returns 0 on a normal stop, 1 when the
 // socket cannot be opened or libmilter fails (the reason is logged).
 int run_milter(Filter& filter, const RunOptions& options);

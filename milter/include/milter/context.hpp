@@ -52,6 +52,7 @@ struct MessageContext {
   std::uint64_t header_bytes = 0;
   std::optional<std::string> body_error;  // the body could not be buffered (full disk): tempfail at eom
   bool too_large = false;                 // past limits.max_message_size: the rest is not buffered
+  bool step_failed = false;               // a callback the MTA expects no reply for failed: tempfail at eom
 };
 
 class ConnectionContext {
@@ -68,6 +69,8 @@ class ConnectionContext {
   // SMFIP_HDR_LEADSPC was negotiated: header values arrive with their leading space, and values we
   // give to the MTA must carry it.
   bool leading_space = false;
+  // The SMFIP_NR_* steps negotiated: their callbacks answer SMFIS_NOREPLY.
+  unsigned long no_reply_steps = 0;
 
   MessageContext* message() { return message_.get(); }
   MessageContext& begin_message(std::shared_ptr<const conf::Config> snapshot);

@@ -6,7 +6,7 @@
 // MessageBuffer, envelope with queue id and SMTP AUTH), the Processor (milter::process_message) returns
 // a Verdict, and apply_verdict() carries it out: split copy first (SMTP re-injection; a failure
 // tempfails the whole transaction), then header edits, the body in chunks of at most 64 KiB,
-// recipient removals. The pipeline runs in a worker thread while the callback thread calls
+// recipient removals. The pipeline runs on the WorkerPool while the callback thread calls
 // progress() every progress_interval, so that the MTA keeps waiting during long work (libmilter's
 // context may only be used from the callback thread). No progress is sent between body chunks:
 // Postfix refuses body replacement mixed with other requests ("body replacement requests can't
@@ -28,6 +28,7 @@
 #include "milter/job.hpp"
 #include "milter/milter_api.hpp"
 #include "milter/revocation_service.hpp"
+#include "milter/worker_pool.hpp"
 
 namespace milter {
 
@@ -54,8 +55,9 @@ inline constexpr std::size_t body_chunk_size = 64 * 1024;  // smfi_replacebody l
 
 class Filter {
  public:
+  // `workers`: the threads that run the pipeline (0: one per core).
   explicit Filter(const LiveConfig& config, Processor processor = {}, StoreOpener store_opener = {},
-                  Reinjector reinjector = {});
+                  Reinjector reinjector = {}, unsigned workers = 0);
 
   CallbackStatus on_connect(ConnectionContext& ctx, MilterApi& api, std::string_view hostname,
                             std::string_view address);
@@ -93,6 +95,7 @@ class Filter {
   RevocationService revocation_;
   std::chrono::milliseconds progress_interval_{10000};
   bool side_effects_ = true;
+  WorkerPool workers_;  // last: its threads stop before the members they use go
 };
 
 // "<a@b>" -> "a@b"; surrounding white space removed.

@@ -1,4 +1,4 @@
-// conf::parse: the inbound (issue 5) and revocation (issue 6) sections — defaults, values, errors by path.
+// conf::parse: the inbound and revocation sections — defaults, values, errors by path.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>

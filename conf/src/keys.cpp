@@ -86,8 +86,10 @@ void write_keys(std::ostream& out) {
     if (!k.bounds.empty()) out << ", " << k.bounds;
     if (k.has_default)
       out << ", default " << k.fallback;
-    else if (!k.fallback.empty())
-      out << ", " << (k.required ? "" : "absent: ") << k.fallback;
+    else if (k.required)
+      out << ", required";
+    else
+      out << ", default: " << k.fallback;
     out << ")\n    " << k.help << "\n";
   }
 }

@@ -22,7 +22,7 @@ std::string authserv_id_problem(const std::string& s);
 std::string libpq_problem(const std::string& s);
 // A systemd credential name: a file name in $CREDENTIALS_DIRECTORY.
 std::string credential_name_problem(const std::string& s);
-// A user or group name (or number); "" is a value (the default).
+// A user or group name; "" is a value (the default).
 std::string account_name_problem(const std::string& s);
 
 // "sender-domain", "sender-address", or a SHA-256 fingerprint (64 hex digits, colons and case free).

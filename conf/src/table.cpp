@@ -123,13 +123,13 @@ Row composite(std::string_view path, std::string_view type, std::string_view bou
 constexpr unsigned security_bits[] = {0, 80, 112, 128, 192, 256};
 constexpr std::pair<std::string_view, bool> no_distribution_point[] = {{"undetermined", false},
                                                                        {"good", true}};
-constexpr std::string_view header_name = "header field name; \"\" turns it off";
-constexpr std::string_view account = "user or group name or number";
+constexpr std::string_view header_name = "header field name or \"\" (off)";
+constexpr std::string_view account = "user or group name";
 
 std::vector<Row> make_rows() {
   return {
       // ---- top level ----
-      composite("comment", "string", "", none("ignored"),
+      composite("comment", "string", "", none(),
                 "Accepted in every object, at any level, and ignored: JSON has no comments."),
       composite("listen", "string", "unix:PATH | inet:PORT@HOST | inet6:PORT@HOST",
                 def(R"("unix:/run/smime-milter/milter.sock")"),
@@ -140,7 +140,7 @@ std::vector<Row> make_rows() {
       // ---- daemon ----
       object("daemon", "How the daemon runs: account, pid file, workers, socket permissions."),
       text<&Daemon::user>("daemon.user", def(R"("")"),
-                          "User to switch to after start-up; \"\" keeps the user.", &account_name_problem,
+                          "User to run as after start-up; \"\" does not change it.", &account_name_problem,
                           account, true),
       text<&Daemon::group>("daemon.group", def(R"("")"),
                            "Group to switch to after start-up; \"\" is the user's primary group.",
@@ -272,7 +272,7 @@ std::vector<Row> make_rows() {
                                                            "Signing failed."),
       // ---- reinjection ----
       object("reinjection", "The SMTP listener, without this milter, where split submits the plain copy.",
-             none("none (required by split)")),
+             none("none; required by split")),
       text<&Reinjection::host>("reinjection.host", def(R"("127.0.0.1")"), "Its address or host name."),
       integer<&Reinjection::port>("reinjection.port", 1, 65535, def("10026"), "Its port."),
       duration<&Reinjection::timeout>("reinjection.timeout", 1s, 1h, def(R"("30s")"),

@@ -26,9 +26,11 @@ struct KeySpec {
 
 std::span<const KeySpec> keys();
 
-// The key list as text, two lines a key:
+// The key list as text, two lines a key: the path with type, bounds and default (a JSON value after
+// "default ", a note after "default: "), then the help:
 //   spool.memory_limit (size, 0..1G, default "4M")
-//       A message body up to this size stays in memory; a larger one is written to spool.directory.
+//       Body bytes kept in memory; a larger body is written to spool.directory.
+//   daemon.pid_file (path, default: none)
 void write_keys(std::ostream& out);
 
 }  // namespace conf

@@ -242,7 +242,7 @@ TEST_CASE("the key list: one entry per key, with type, bounds, default and help"
   CHECK(text.find("profiles.*.mode (enum, sign | encrypt | sign-encrypt | triple, required)\n") !=
         std::string::npos);
   CHECK(text.find("revocation.timeout (duration, 1s..10m, default \"15s\")\n") != std::string::npos);
-  CHECK(text.find("daemon.pid_file (path, absent: none)\n") != std::string::npos);
+  CHECK(text.find("daemon.pid_file (path, default: none)\n") != std::string::npos);
   CHECK(text.find(
             "inbound.algorithms.min_security_bits (integer, 0 | 80 | 112 | 128 | 192 | 256, default 112)") !=
         std::string::npos);

@@ -66,6 +66,11 @@ std::string Listen::to_string() const {
   return "?";
 }
 
+std::string Endpoint::to_string() const {
+  const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return h + ":" + std::to_string(port);
+}
+
 std::string Listen::libmilter() const {
   // libmilter's inet6 parser takes the bare address (no brackets).
   return kind == Kind::inet6 ? "inet6:" + std::to_string(port) + "@" + host : to_string();
@@ -79,6 +84,10 @@ std::string_view to_string(RsaSignaturePadding v) { return name_of(names::rsa_si
 std::string_view to_string(Cipher v) { return name_of(names::cipher, v); }
 std::string_view to_string(RsaKeyTransport v) { return name_of(names::rsa_key_transport, v); }
 std::string_view to_string(MissingCertificate v) { return name_of(names::missing_certificate, v); }
+std::string_view to_string(MissingIdentity v) { return name_of(names::missing_identity, v); }
+std::string_view to_string(CmsEncoding v) { return name_of(names::cms_encoding, v); }
+std::string_view to_string(Sha1Policy v) { return name_of(names::sha1_policy, v); }
+std::string_view to_string(RevocationCache v) { return name_of(names::revocation_cache, v); }
 std::string_view to_string(Action v) { return name_of(names::action, v); }
 std::string_view to_string(InboundAction v) { return name_of(names::inbound_action, v); }
 std::string_view to_string(RevocationMethod v) { return name_of(names::revocation_method, v); }

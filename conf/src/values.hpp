@@ -34,6 +34,10 @@ inline constexpr std::pair<std::string_view, MissingCertificate> missing_certifi
     {"drop", MissingCertificate::drop},
     {"split", MissingCertificate::split},
     {"plain", MissingCertificate::plain}};
+inline constexpr std::pair<std::string_view, MissingIdentity> missing_identity[] = {
+    {"pass", MissingIdentity::pass}, {"reject", MissingIdentity::reject}};
+inline constexpr std::pair<std::string_view, CmsEncoding> cms_encoding[] = {{"ber", CmsEncoding::ber},
+                                                                            {"der", CmsEncoding::der}};
 inline constexpr std::pair<std::string_view, Action> action[] = {{"accept", Action::accept},
                                                                  {"tempfail", Action::tempfail},
                                                                  {"reject", Action::reject},
@@ -46,6 +50,10 @@ inline constexpr std::pair<std::string_view, InboundAction> inbound_action[] = {
     {"tempfail", InboundAction::tempfail}};
 inline constexpr std::pair<std::string_view, RevocationMethod> revocation_method[] = {
     {"ocsp", RevocationMethod::ocsp}, {"crl", RevocationMethod::crl}};
+inline constexpr std::pair<std::string_view, Sha1Policy> sha1_policy[] = {{"refuse", Sha1Policy::refuse},
+                                                                          {"accept", Sha1Policy::accept}};
+inline constexpr std::pair<std::string_view, RevocationCache> revocation_cache[] = {
+    {"files", RevocationCache::files}, {"keystore", RevocationCache::keystore}};
 inline constexpr std::pair<std::string_view, Undetermined> undetermined[] = {
     {"fail-closed", Undetermined::fail_closed},
     {"fail-open", Undetermined::fail_open},

@@ -5,7 +5,10 @@
 // conf::ConfigError naming every problem by its JSON path. Nothing in a returned Config needs checking
 // again: profile references are resolved, regexes compiled, networks parsed. A Config is a value; the
 // milter holds it as std::shared_ptr<const Config> and gives each message the snapshot it started with.
-// The defaults below are those of an absent key; man/smime-milter.json.5 documents each one.
+// Every key is a row of one table (conf/keys.hpp, conf/src/table.cpp): its path, member, type, default,
+// bounds and help. The parser gives an absent key the table's default; the default member initialisers
+// below exist for code that builds these structs directly, and test_conf proves they equal the table's.
+// man/smime-milter.json.5 documents each key (test_conf fails when it lacks one).
 // Unknown keys are errors, so an older binary refuses a newer file instead of ignoring part of it.
 #pragma once
 
@@ -45,8 +48,29 @@ struct Spool {
   std::uint64_t memory_limit = 4 * MiB;  // body bytes kept in memory before spilling to a spool file
 };
 
+// SQLite at `path`, or PostgreSQL when `url` is set (then `path` must not be given).
 struct Keystore {
   std::filesystem::path path = "/var/lib/smime-milter/keystore.db";
+  std::string url;       // libpq URL or keyword string; "": SQLite at path
+  std::string read_url;  // a read replica (libpq); "": none. Only with url
+  // The passphrase of encrypted gateway keys: the first line of a file, or of a systemd credential
+  // ($CREDENTIALS_DIRECTORY/NAME). At most one of the two; both empty: the keys are not encrypted.
+  std::filesystem::path key_passphrase_file;
+  std::string key_passphrase_credential;
+
+  bool postgres() const noexcept { return !url.empty(); }
+};
+
+// How the daemon runs: the account it switches to after start-up, its pid file, its worker pool, and
+// the permissions of its unix socket.
+struct Daemon {
+  std::string user;                // "": keep the user it was started as
+  std::string group;               // "": the user's primary group
+  bool allow_root = false;         // refuse to run as root after start-up unless true
+  std::filesystem::path pid_file;  // empty: none
+  unsigned workers = 0;            // threads that run message processing; 0: one per CPU core
+  unsigned socket_mode = 0660;     // permission bits of the unix socket
+  std::string socket_group;        // "": leave the group the socket gets from its directory
 };
 
 enum class LogLevel { error, warning, info, debug };
@@ -74,11 +98,17 @@ enum class Cipher {
 };  // automatic: by the recipients' capabilities
 enum class RsaKeyTransport { pkcs1v15, oaep };
 enum class MissingCertificate { bounce, drop, split, plain };
+// A sender without a signing identity: passed unsigned (logged), or failure_actions.signing applies.
+enum class MissingIdentity { pass, reject };
+// der: definite lengths, for messages that fit spool.memory_limit (larger ones stream BER); ber: streamed.
+enum class CmsEncoding { ber, der };
 
 struct SignerChoice {
   enum class Kind { sender_domain, sender_address, fingerprint };
   Kind kind = Kind::sender_domain;
   std::string fingerprint;  // kind == fingerprint: SHA-256, upper-case hex, colon separated (as the keystore)
+
+  bool operator==(const SignerChoice&) const = default;
 };
 
 struct Profile {
@@ -91,6 +121,8 @@ struct Profile {
   Cipher cipher = Cipher::automatic;
   RsaKeyTransport rsa_key_transport = RsaKeyTransport::pkcs1v15;
   MissingCertificate missing_certificate = MissingCertificate::bounce;
+  MissingIdentity missing_identity = MissingIdentity::pass;
+  CmsEncoding encoding = CmsEncoding::ber;
 
   bool signs() const noexcept {
     return mode == Mode::sign || mode == Mode::sign_encrypt || mode == Mode::triple;
@@ -143,7 +175,7 @@ struct MessageLimits {
   unsigned mime_parts = 10000;
 };
 
-// ---- inbound (issue 5) ----
+// ---- inbound ----
 
 // What happens to an inbound message of a result class (below): delivered with the result headers,
 // put on hold (Postfix hold queue, smfi_quarantine with the reason), refused (550 5.7.x) or tempfailed.
@@ -177,6 +209,14 @@ struct Harvest {
   std::chrono::seconds warning_window{48 * 3600};
 };
 
+enum class Sha1Policy { refuse, accept };
+
+// The algorithms inbound processing accepts.
+struct InboundAlgorithms {
+  unsigned min_security_bits = 112;  // least security strength in bits (0, 80, 112, 128, 192, 256); 0: any
+  Sha1Policy sha1 = Sha1Policy::refuse;  // SHA-1 in signatures
+};
+
 struct Inbound {
   bool decrypt = true;
   bool verify = true;
@@ -186,11 +226,16 @@ struct Inbound {
   InboundHeaders headers;
   InboundActions actions;
   Harvest harvest;
+  unsigned max_layers = 8;  // nested S/MIME layers unwrapped at most (a triple wrap has three)
+  InboundAlgorithms algorithms;
 };
 
-// ---- revocation (issue 6) ----
+// ---- revocation ----
 
 enum class RevocationMethod { ocsp, crl };
+// Where fetched CRLs and OCSP responses are kept: files in cache_directory (per host), or the PostgreSQL
+// keystore (shared by every milter using it).
+enum class RevocationCache { files, keystore };
 // What a revocation status that could not be determined means for an operation. `revoked` is always refused.
 enum class Undetermined {
   fail_closed,  // unusable: encryption treats the recipient as without certificate; a signer is temperror
@@ -217,13 +262,28 @@ struct Revocation {
   std::chrono::seconds crl_grace{24 * 3600};  // a CRL past nextUpdate is still used this long (logged stale)
   std::chrono::seconds negative_cache{300};   // an undetermined answer is reused this long
   std::filesystem::path cache_directory = "/var/cache/smime-milter/revocation";
+  RevocationCache cache = RevocationCache::files;
 
   bool operator==(const Revocation&) const = default;
+};
+
+// A TCP endpoint; host is an address without brackets.
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+
+  std::string to_string() const;  // "127.0.0.1:9100", "[::1]:9100"
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct Metrics {
+  std::optional<Endpoint> listen;  // a loopback address; nullopt: no metrics endpoint
 };
 
 struct Config {
   std::string origin;  // the file name, or what the caller named the text
   Listen listen;
+  Daemon daemon;
   Spool spool;
   Keystore keystore;
   Log log;
@@ -236,6 +296,7 @@ struct Config {
   MessageLimits limits;
   Inbound inbound;
   Revocation revocation;
+  Metrics metrics;
 
   // The profile of that name, or nullptr.
   const Profile* find_profile(std::string_view name) const;
@@ -259,6 +320,10 @@ std::string_view to_string(RsaSignaturePadding v);
 std::string_view to_string(Cipher v);
 std::string_view to_string(RsaKeyTransport v);
 std::string_view to_string(MissingCertificate v);
+std::string_view to_string(MissingIdentity v);
+std::string_view to_string(CmsEncoding v);
+std::string_view to_string(Sha1Policy v);
+std::string_view to_string(RevocationCache v);
 std::string_view to_string(Action v);
 std::string_view to_string(InboundAction v);
 std::string_view to_string(RevocationMethod v);

@@ -347,7 +347,11 @@ check "smime-tool sign --opaque --pss -> RSASSA-PSS opaque signature; openssl cm
   ours_opaque_pss
 
 # has_indefinite DER — openssl asn1parse shows an indefinite length (l=inf) somewhere
-has_indefinite() { openssl asn1parse -inform DER -in "$1" -i 2>> "$LOG" | grep -q 'l=inf'; }
+# (through a file: with pipefail, grep -q ending early would fail the pipeline by SIGPIPE)
+has_indefinite() {
+  openssl asn1parse -inform DER -in "$1" -i > "$T/asn1.txt" 2>> "$LOG"
+  grep -q 'l=inf' "$T/asn1.txt"
+}
 ours_der() { # der|ber COMMAND SMIME-TOOL-ARGS...
   local form=$1 cmd=$2
   shift 2

@@ -147,21 +147,28 @@ std::optional<Verdict> unsupported_algorithm(CMS_SignerInfo* si) {
 }
 
 std::optional<Verdict> check_signature(CMS_ContentInfo* cms, CMS_SignerInfo* si, BIO* digests) {
+  // What OpenSSL refuses as unsupported (parameters it cannot use, such as an RSA-PSS mask other than
+  // MGF1) is the algorithm's fault, not the signature's.
+  auto failed = [si](const std::string& what) {
+    const std::string queue = drain_openssl_errors();
+    const std::string l = lower(queue);
+    if (l.find("unsupported") != std::string::npos || l.find("unknown digest") != std::string::npos)
+      return unsupported(signer_signature_algorithm(si) + " (with these parameters)");
+    return Verdict{VerifyStatus::bad_signature,
+                   "signature does not match the content (" + what + "): " + queue};
+  };
   if (CMS_signed_get_attr_count(si) >= 0) {
-    if (CMS_SignerInfo_verify(si) != 1)
-      return Verdict{VerifyStatus::bad_signature,
-                     "signature does not match the content (the signed attributes' signature is wrong): " +
-                         drain_openssl_errors()};
+    if (CMS_SignerInfo_verify(si) != 1) return failed("the signed attributes' signature");
     auto* type = static_cast<ASN1_OBJECT*>(
         CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT));
     if (type != nullptr && OBJ_cmp(type, CMS_get0_eContentType(cms)) != 0)
       return Verdict{VerifyStatus::bad_signature,
                      "signature does not match the content: its contentType attribute is " + dotted(type) +
                          ", the content is " + dotted(CMS_get0_eContentType(cms))};
+    if (CMS_SignerInfo_verify_content(si, digests) != 1) return failed("message digest");
+  } else if (CMS_SignerInfo_verify_content(si, digests) != 1) {
+    return failed("signature over the content digest");
   }
-  if (CMS_SignerInfo_verify_content(si, digests) != 1)
-    return Verdict{VerifyStatus::bad_signature,
-                   "signature does not match the content (message digest): " + drain_openssl_errors()};
   return std::nullopt;
 }
 

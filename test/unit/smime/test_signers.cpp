@@ -43,7 +43,7 @@ std::string opaque(const std::string& der) {
 
 // A SignedData (DER) by `who` over kEntity, made by openssl cms: detached unless `embed`.
 std::string openssl_signature(const TempDir& d, const std::string& who, const std::string& md = "sha256",
-                              bool embed = false) {
+                              bool embed = false, const std::vector<std::string>& extra = {}) {
   d.write("content", kEntity);
   std::vector<std::string> args = {"cms",
                                    "-sign",
@@ -63,6 +63,7 @@ std::string openssl_signature(const TempDir& d, const std::string& who, const st
                                    "-out",
                                    "sig.der"};
   if (embed) args.push_back("-nodetach");
+  args.insert(args.end(), extra.begin(), extra.end());
   test::openssl(d, args);
   return d.read("sig.der");
 }
@@ -465,4 +466,38 @@ TEST_CASE("algorithms OpenSSL 3.0's CMS cannot verify are unsupported, not a bad
     CHECK(r.status == VerifyStatus::unsupported);
     CHECK(r.reason == "signer alice@example.org: unsupported algorithm 1.3.6.1.4.1.99999.1");
   }
+}
+
+TEST_CASE("a signer without signed attributes is verified over the content digest", "[verify][signers]") {
+  TempDir d;
+  const std::string der = openssl_signature(d, "alice", "sha256", false, {"-noattr"});
+  VerifyResult r = check_text(multipart_signed(der, "sha-256"));
+  INFO(r.reason);
+  CHECK(r.ok());
+  VerifyResult bad = check_text(multipart_signed(break_signature(der, 0), "sha-256"));
+  CHECK(bad.status == VerifyStatus::bad_signature);
+  CHECK_THAT(bad.reason, Catch::Contains("signature over the content digest"));
+  StringSink content;
+  VerifyResult tampered =
+      check_text(test::replace_all(multipart_signed(der, "sha-256"), "100 EUR", "900 EUR"),
+                 test::trust_root(), &content);
+  CHECK(tampered.status == VerifyStatus::bad_signature);
+  CHECK_THAT(content.str(), Catch::Contains("900 EUR"));  // the content is handed on whatever the verdict
+}
+
+TEST_CASE("RSA-PSS parameters OpenSSL cannot use are unsupported, not a bad signature", "[verify][policy]") {
+  TempDir d;
+  Tlv t =
+      test::parse_der(openssl_signature(d, "alice", "sha256", false, {"-keyopt", "rsa_padding_mode:pss"}));
+  Tlv& si = signer_infos(t).children.at(0);
+  Tlv& params = si.children.at(4).children.at(1);  // RSASSA-PSS-params
+  REQUIRE(params.tag() == 0x30);
+  params.child(0xA0).children.at(0).children.at(0) = test::der_oid("1.3.6.1.4.1.99999.2");  // an unknown hash
+  REQUIRE(check_text(multipart_signed(
+                         openssl_signature(d, "alice", "sha256", false, {"-keyopt", "rsa_padding_mode:pss"}),
+                         "sha-256"))
+              .ok());
+  VerifyResult r = check_text(multipart_signed(t.encode(), "sha-256"));
+  CHECK(r.status == VerifyStatus::unsupported);
+  CHECK(r.reason == "signer alice@example.org: unsupported algorithm rsassaPss (with these parameters)");
 }

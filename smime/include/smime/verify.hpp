@@ -21,7 +21,8 @@
 //    the worst signer (bad_signature, then unsupported, weak, untrusted), the first one of that
 //    status, and the reason names it: "signer alice@example.org: ..." for one signer,
 //    "signer 2 of 3 (carol@example.org): ..." for several (the certificate's first e-mail address,
-//    else its subject).
+//    else its subject). Reasons are plain words fit for a header, except bad_signature's, which end
+//    with OpenSSL's error queue (for logs only).
 //
 // Trust anchors need not be self-signed: an intermediate CA or an end-entity certificate given as an
 // anchor ends the chain there (partial chain). The content is read once for all signers.
@@ -33,6 +34,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "smime/algorithms.hpp"

@@ -276,6 +276,11 @@ Classification classify(const Source& src, const mime::Entity& e) {
   return {SmimeType::none, ct.mime_type() + " is not S/MIME"};
 }
 
+bool carries_cms(const mime::Entity& e) {
+  return is_pkcs7_mime(e.content_type) ||
+         (e.content_type.is("application", "octet-stream") && named_like_cms(e));
+}
+
 Protection protection_of(const Source& src, const mime::Entity& entity, const mime::Limits& limits) {
   return protection_at(src, entity, limits, 0);
 }

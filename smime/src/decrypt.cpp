@@ -6,6 +6,7 @@
 
 #include "cms_parse.hpp"
 #include "smime/algorithms.hpp"
+#include "smime/classify.hpp"
 
 namespace smime {
 
@@ -47,15 +48,15 @@ void require_supported_cipher(const std::string& name) {
   CipherPtr cipher(EVP_CIPHER_fetch(nullptr, name.c_str(), nullptr));
   ERR_clear_error();
   if (!cipher)
-    throw Error(ErrorKind::bad_input, "unsupported algorithm " + readable_cipher(name) + " (content encryption)");
+    throw Error(ErrorKind::bad_input,
+                "unsupported algorithm " + readable_cipher(name) + " (content encryption)");
 }
 
 }  // namespace
 
 DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::vector<DecryptionKey>& keys,
                       Sink& out) {
-  if (!entity.content_type.is("application", "pkcs7-mime") &&
-      !entity.content_type.is("application", "x-pkcs7-mime"))
+  if (!carries_cms(entity))
     throw Error(ErrorKind::bad_input,
                 "not an encrypted entity (Content-Type " + entity.content_type.mime_type() + ")");
   std::string der = pkcs7_mime_der(src, entity);

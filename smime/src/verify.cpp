@@ -8,6 +8,7 @@
 
 #include "cms_parse.hpp"
 #include "smime/cert.hpp"
+#include "smime/classify.hpp"
 #include "smime/decrypt.hpp"
 #include "verify_detail.hpp"
 
@@ -232,8 +233,7 @@ void summarize(VerifyResult& result) {
 std::optional<VerifyResult> locate(const Source& src, const mime::Entity& entity, bool detached,
                                    Located& where) {
   if (detached) return locate_detached(src, entity, where);
-  if (!entity.content_type.is("application", "pkcs7-mime") &&
-      !entity.content_type.is("application", "x-pkcs7-mime"))
+  if (!carries_cms(entity))
     return refuse(VerifyStatus::malformed,
                   "not a signed entity (Content-Type " + entity.content_type.mime_type() + ")", false);
   std::string type = lower(entity.content_type.param("smime-type"));

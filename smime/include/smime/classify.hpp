@@ -50,6 +50,10 @@ struct Classification {
 };
 Classification classify(const Source& src, const mime::Entity& entity);
 
+// The labels that carry CMS: application/pkcs7-mime, application/x-pkcs7-mime, and
+// application/octet-stream named .p7m, .p7c or .p7z. verify() and decrypt() accept each of them.
+bool carries_cms(const mime::Entity& entity);
+
 enum class ProtectionLevel { none, signed_only, encrypted };
 std::string_view to_string(ProtectionLevel p);  // "none", "signed", "encrypted"
 

@@ -1,6 +1,7 @@
-// Decryption of application/pkcs7-mime enveloped-data and authEnveloped-data with one of several own
-// keys (key rollover: old and new keys both open mail). The key is chosen by the recipient identifier
-// in the message, never by trial decryption, so a wrong key is reported as such (Error wrong_key).
+// Decryption of application/pkcs7-mime (or x-pkcs7-mime, or octet-stream named .p7m) enveloped-data and
+// authEnveloped-data with one of several own keys (key rollover: old and new keys both open mail). The key is
+// chosen by the recipient identifier in the message, never by trial decryption, so a wrong key is reported as
+// such (Error wrong_key).
 #pragma once
 
 #include <cstddef>

@@ -100,7 +100,7 @@ struct VerifyResult {
   bool ok() const { return status == VerifyStatus::valid; }
 };
 
-// Verifies `entity` (multipart/signed or application/pkcs7-mime signed-data). The signed content
+// Verifies `entity` (multipart/signed, or signed-data in an entity carries_cms() accepts). The signed content
 // (the MIME entity that was signed, headers included) is written to content_out when given and the
 // structure allowed it to be found, whatever the verdict.
 VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyOptions& options,

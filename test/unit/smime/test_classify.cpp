@@ -403,3 +403,28 @@ TEST_CASE("a content encryption this OpenSSL cannot decrypt is named as unsuppor
   }
   CHECK(out.str().empty());
 }
+
+TEST_CASE("verify and decrypt accept what classify recognises: application/octet-stream named .p7m",
+          "[classify][verify][decrypt]") {
+  const Made& m = made();
+  const std::string named = "Content-Disposition: attachment; filename=\"smime.p7m\"\r\n";
+  auto signed_p = parse(entity("application/octet-stream", base64(m.opaque_signed), named));
+  REQUIRE(carries_cms(signed_p.root));
+  StringSink content;
+  VerifyResult r = verify(signed_p.src, signed_p.root, test::trust_root(), &content);
+  INFO(r.reason);
+  CHECK(r.ok());
+  CHECK(content.str() == kEntity);
+  auto env = parse(entity("application/octet-stream; name=\"message.p7m\"", base64(m.enveloped)));
+  REQUIRE(carries_cms(env.root));
+  std::vector<DecryptionKey> keys;
+  keys.push_back(test::decryption_key("bob"));
+  StringSink plain;
+  decrypt(env.src, env.root, keys, plain);
+  CHECK(plain.str() == kEntity);
+  auto other = parse(entity("application/octet-stream; name=report.pdf", base64(m.enveloped)));
+  CHECK_FALSE(carries_cms(other.root));
+  CHECK(verify(other.src, other.root, test::trust_root()).status == VerifyStatus::malformed);
+  StringSink none;
+  CHECK_THROWS_AS(decrypt(other.src, other.root, keys, none), Error);
+}

@@ -209,7 +209,8 @@ int cmd_trust(Context& c) {
               keystore::ErrorKind::refused,
               "refused " + f.subject + ": not a CA certificate; use --force to trust it directly");
         bool added = store.add_anchor(cert.get(), now());
-        report.push_back((added ? "trusted " : "known ") + f.fingerprint + " " + f.subject);
+        report.push_back((added ? "trusted " : "known ") + f.fingerprint + " " + f.subject + " (" +
+                         std::string(smime::to_string(smime::anchor_kind(cert.get()))) + ")");
       }
     });
     return print_report();

@@ -195,4 +195,25 @@ std::string fingerprint_sha256(X509* cert) {
 
 bool is_self_signed(X509* cert) { return (X509_get_extension_flags(cert) & EXFLAG_SS) != 0; }
 
+AnchorKind anchor_kind(X509* cert) {
+  // X509_check_ca: basicConstraints CA:true (or a v1 self-signed certificate, which OpenSSL takes as a CA).
+  if (X509_check_ca(cert) == 0) return AnchorKind::end_entity;
+  // Self-signed in fact: issuer and subject match and the certificate's own key verifies it.
+  const bool self = X509_self_signed(cert, 1) == 1;
+  ERR_clear_error();
+  return self ? AnchorKind::self_signed_root : AnchorKind::intermediate_ca;
+}
+
+std::string_view to_string(AnchorKind k) {
+  switch (k) {
+    case AnchorKind::self_signed_root:
+      return "self-signed root CA";
+    case AnchorKind::intermediate_ca:
+      return "intermediate CA";
+    case AnchorKind::end_entity:
+      return "end-entity certificate";
+  }
+  return "end-entity certificate";
+}
+
 }  // namespace smime

@@ -1,6 +1,7 @@
 #include "cms_parse.hpp"
 
 #include <openssl/asn1.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 
 #include "smime/algorithms.hpp"
@@ -93,6 +94,92 @@ std::string content_encryption_algorithm(std::string_view der) {
   char buf[128];
   OBJ_obj2txt(buf, sizeof buf, obj.get(), 1);
   return buf;
+}
+
+namespace {
+
+// One BER identifier and length read from a prefix; the content need not be there.
+struct Head {
+  unsigned char tag = 0;  // the identifier octet (low tag numbers only)
+  bool indefinite = false;
+  std::size_t length = 0;  // definite lengths
+  std::size_t size = 0;    // identifier and length octets
+};
+
+std::optional<Head> head_at(std::string_view s, std::size_t pos) {
+  if (pos + 2 > s.size()) return std::nullopt;
+  Head h;
+  h.tag = static_cast<unsigned char>(s[pos]);
+  if ((h.tag & 0x1F) == 0x1F) return std::nullopt;  // high tag numbers do not occur in these layers
+  const auto first = static_cast<unsigned char>(s[pos + 1]);
+  h.size = 2;
+  if (first == 0x80) {
+    h.indefinite = true;
+    if ((h.tag & 0x20) == 0) return std::nullopt;  // only constructed encodings may be indefinite
+  } else if (first < 0x80) {
+    h.length = first;
+  } else {
+    const std::size_t n = first & 0x7F;
+    if (n > 8 || pos + 2 + n > s.size()) return std::nullopt;
+    for (std::size_t i = 0; i < n; ++i)
+      h.length = (h.length << 8) | static_cast<unsigned char>(s[pos + 2 + i]);
+    h.size += n;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::optional<CmsOutline> cms_outline(std::string_view s) {
+  constexpr unsigned char kSequence = 0x30, kSet = 0x31, kOid = 0x06, kInteger = 0x02, kExplicit0 = 0xA0;
+  std::size_t pos = 0;
+  auto h = head_at(s, pos);  // ContentInfo
+  if (!h || h->tag != kSequence) return std::nullopt;
+  pos += h->size;
+  h = head_at(s, pos);  // contentType
+  if (!h || h->tag != kOid || h->indefinite || h->length == 0 || h->length > 64 ||
+      pos + h->size + h->length > s.size())
+    return std::nullopt;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data() + pos);
+  Asn1ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(h->size + h->length)));
+  if (!oid) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  CmsOutline out;
+  out.type = OBJ_obj2nid(oid.get());
+  char buf[128];
+  OBJ_obj2txt(buf, sizeof buf, oid.get(), 0);
+  out.type_name = buf;
+  if (out.type != NID_pkcs7_signed) return out;
+
+  // SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo SEQUENCE {
+  //   eContentType OID, eContent [0] EXPLICIT OPTIONAL }, ... }
+  pos += h->size + h->length;
+  auto enter = [&](unsigned char tag) {
+    auto e = head_at(s, pos);
+    if (!e || e->tag != tag) return std::optional<Head>();
+    pos += e->size;
+    return e;
+  };
+  auto skip = [&](unsigned char tag) {
+    auto e = head_at(s, pos);
+    if (!e || e->tag != tag || e->indefinite || e->length > s.size() - pos - e->size) return false;
+    pos += e->size + e->length;
+    return true;
+  };
+  if (!enter(kExplicit0) || !enter(kSequence) || !skip(kInteger) || !skip(kSet)) return out;
+  auto encap = enter(kSequence);
+  if (!encap) return out;
+  const std::size_t encap_end = pos + encap->length;  // definite lengths only
+  if (!skip(kOid)) return out;
+  if (!encap->indefinite && pos == encap_end)
+    out.has_content = false;
+  else if (pos < s.size() && static_cast<unsigned char>(s[pos]) == kExplicit0)
+    out.has_content = true;
+  else if (encap->indefinite && pos + 2 <= s.size() && s[pos] == 0 && s[pos + 1] == 0)
+    out.has_content = false;  // end-of-contents right after the OID
+  return out;
 }
 
 }  // namespace smime::detail

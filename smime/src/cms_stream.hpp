@@ -1,7 +1,11 @@
-// Internal: streaming a CMS structure as base64 BER into a Sink, shared by opaque signing and
-// encryption. Not part of the public API.
+// Internal: writing a CMS structure as base64 into a Sink while its content is fed, shared by opaque
+// signing and encryption. Two forms: streamed indefinite-length BER (nothing held), or DER with
+// definite lengths (the content held in memory up to a bound, the structure completed at finish()).
+// Not part of the public API.
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <string_view>
 
 #include "smime/io.hpp"
@@ -9,18 +13,19 @@
 
 namespace smime::detail {
 
-// Writes `cms`'s content as it is fed (BIO_new_CMS, indefinite-length BER), base64 with CRLF lines, to out.
-class CmsBase64Writer {
+// Takes the content of a CMS structure created with CMS_PARTIAL; finish() completes the structure
+// (signature or tag), flushes the base64 and finishes `out`.
+class CmsWriter {
  public:
-  CmsBase64Writer(CMS_ContentInfo* cms, Sink& out);
-  void write(std::string_view bytes);
-  void finish();  // completes the structure (signature or tag), flushes base64, finishes out
-
- private:
-  Base64Sink base64_;
-  BioPtr sink_bio_;  // our reference; the chain below holds another
-  BioPtr chain_;     // BIO_new_CMS(...) -> ... -> sink_bio_
+  virtual ~CmsWriter() = default;
+  virtual void write(std::string_view bytes) = 0;
+  virtual void finish() = 0;
 };
+
+// Streamed BER (BIO_new_CMS): `cms` must have been created with CMS_STREAM.
+std::unique_ptr<CmsWriter> streamed_ber_writer(CMS_ContentInfo* cms, Sink& out);
+// DER: `cms` created without CMS_STREAM; more than max_in_memory bytes of content throw Error(bad_input).
+std::unique_ptr<CmsWriter> buffered_der_writer(CMS_ContentInfo* cms, std::size_t max_in_memory, Sink& out);
 
 // Writes a small DER blob as base64 lines to out (without finishing out).
 void write_base64(std::string_view der, Sink& out);

@@ -5,6 +5,8 @@
 #include <openssl/objects.h>
 
 #include "cms_parse.hpp"
+#include "smime/algorithms.hpp"
+#include "smime/classify.hpp"
 
 namespace smime {
 
@@ -33,16 +35,33 @@ bool is_recipient(CMS_ContentInfo* cms, X509* cert) {
   return false;
 }
 
+// OIDs of content encryption algorithms OpenSSL does not name, for a readable refusal.
+std::string readable_cipher(const std::string& name) {
+  if (name == "1.2.840.113549.1.9.16.3.18") return "chacha20-poly1305";  // RFC 8103
+  return name;
+}
+
+// Refuses a content encryption this OpenSSL cannot decrypt, by name, before any key is used: such a
+// message is unsupported, not corrupt.
+void require_supported_cipher(const std::string& name) {
+  if (name == "unknown" || cipher_from_string(name)) return;  // unknown: the parser will say why
+  CipherPtr cipher(EVP_CIPHER_fetch(nullptr, name.c_str(), nullptr));
+  ERR_clear_error();
+  if (!cipher)
+    throw Error(ErrorKind::bad_input,
+                "unsupported algorithm " + readable_cipher(name) + " (content encryption)");
+}
+
 }  // namespace
 
 DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::vector<DecryptionKey>& keys,
                       Sink& out) {
-  if (!entity.content_type.is("application", "pkcs7-mime") &&
-      !entity.content_type.is("application", "x-pkcs7-mime"))
+  if (!carries_cms(entity))
     throw Error(ErrorKind::bad_input,
                 "not an encrypted entity (Content-Type " + entity.content_type.mime_type() + ")");
   std::string der = pkcs7_mime_der(src, entity);
   const std::string cipher = detail::content_encryption_algorithm(der);
+  require_supported_cipher(cipher);
   CmsPtr cms = detail::parse_cms(der);
   std::string().swap(der);  // the parsed structure holds its own copy of the content
   const int type = OBJ_obj2nid(CMS_get0_type(cms.get()));

@@ -12,9 +12,9 @@ namespace smime {
 
 namespace {
 
-CmsPtr make_enveloped_data(const std::vector<Recipient>& recipients, Cipher cipher) {
+CmsPtr make_enveloped_data(const std::vector<Recipient>& recipients, Cipher cipher, bool streamed) {
   if (recipients.empty()) throw Error(ErrorKind::usage, "encryption needs at least one recipient");
-  const unsigned flags = CMS_PARTIAL | CMS_STREAM | CMS_BINARY;
+  const unsigned flags = CMS_PARTIAL | CMS_BINARY | (streamed ? CMS_STREAM : 0u);
   // With an AEAD cipher OpenSSL builds AuthEnvelopedData (RFC 5083), otherwise EnvelopedData.
   CmsPtr cms =
       take<CmsPtr>(CMS_encrypt(nullptr, nullptr, evp_cipher(cipher), flags), "creating EnvelopedData");
@@ -52,13 +52,14 @@ class EncryptStream::Impl {
  public:
   Impl(const std::vector<Recipient>& recipients, const EncryptOptions& opt, Sink& out)
       : cipher_(opt.cipher.value_or(choose_cipher(recipients))),
-        cms_(make_enveloped_data(recipients, cipher_)) {
+        cms_(make_enveloped_data(recipients, cipher_, !opt.der)) {
     out.write(std::string("Content-Type: application/pkcs7-mime; smime-type=") +
               (is_aead(cipher_) ? "authEnveloped-data" : "enveloped-data") +
               "; name=\"smime.p7m\"\r\n"
               "Content-Transfer-Encoding: base64\r\n"
               "Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n");
-    writer_.emplace(cms_.get(), out);
+    writer_ = opt.der ? detail::buffered_der_writer(cms_.get(), opt.max_in_memory, out)
+                      : detail::streamed_ber_writer(cms_.get(), out);
   }
   void write(std::string_view bytes) { writer_->write(bytes); }
   void finish() {
@@ -71,7 +72,7 @@ class EncryptStream::Impl {
  private:
   Cipher cipher_;
   CmsPtr cms_;
-  std::optional<detail::CmsBase64Writer> writer_;
+  std::unique_ptr<detail::CmsWriter> writer_;
   bool finished_ = false;
 };
 

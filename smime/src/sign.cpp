@@ -23,17 +23,30 @@ const char kOpaqueHeaders[] =
 
 // A SignedData ready to take content: signer, chain, signed attributes (signingTime is added by
 // OpenSSL when the signature is made), our SMIMECapabilities.
+bool uses_pss(const SigningIdentity& id, const SignOptions& opt) {
+  return opt.rsa_padding == RsaSignaturePadding::pss && EVP_PKEY_is_a(id.key.get(), "RSA");
+}
+
+// Opaque signatures are held in memory for DER, and for RSA-PSS, which OpenSSL 3.0 cannot stream
+// ("illegal zero content": the PSS parameters are only set when the signature is made).
+bool buffered(const SigningIdentity& id, const SignOptions& opt) {
+  return opt.mode == SignMode::opaque && (opt.der || uses_pss(id, opt));
+}
+
 CmsPtr make_signed_data(const SigningIdentity& id, const SignOptions& opt) {
   if (!id.cert || !id.key) throw Error(ErrorKind::usage, "signing needs a certificate and its private key");
   if (X509_check_private_key(id.cert.get(), id.key.get()) <= 0)
     throw_openssl(ErrorKind::usage, "the signing key does not belong to the signing certificate");
   unsigned flags = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
-  flags |= opt.mode == SignMode::detached ? CMS_DETACHED : CMS_STREAM;
+  if (opt.mode == SignMode::detached)
+    flags |= CMS_DETACHED;
+  else if (!buffered(id, opt))
+    flags |= CMS_STREAM;
   static const std::vector<X509Ptr> kNone;
   X509StackPtr chain = make_stack(opt.include_chain ? id.chain : kNone);
   CmsPtr cms = take<CmsPtr>(CMS_sign(nullptr, nullptr, chain.get(), nullptr, flags), "creating SignedData");
 
-  const bool pss = opt.rsa_padding == RsaSignaturePadding::pss && EVP_PKEY_is_a(id.key.get(), "RSA");
+  const bool pss = uses_pss(id, opt);
   unsigned signer_flags =
       flags | (pss ? CMS_KEY_PARAM : 0u) | (opt.include_signer_certificate ? 0u : CMS_NOCERTS);
   CMS_SignerInfo* si =
@@ -66,7 +79,8 @@ class SignStream::Impl {
       digest_bio_ = take<BioPtr>(CMS_dataInit(cms_.get(), nullptr), "starting the message digest");
     } else {
       out_.write(kOpaqueHeaders);
-      opaque_.emplace(cms_.get(), out_);
+      opaque_ = buffered(id, opt) ? detail::buffered_der_writer(cms_.get(), opt.max_in_memory, out_)
+                                  : detail::streamed_ber_writer(cms_.get(), out_);
     }
   }
 
@@ -100,8 +114,8 @@ class SignStream::Impl {
   Digest digest_;
   CmsPtr cms_;
   std::string boundary_;
-  BioPtr digest_bio_;                              // detached: digest BIOs over a null sink
-  std::optional<detail::CmsBase64Writer> opaque_;  // opaque: the streamed SignedData
+  BioPtr digest_bio_;                          // detached: digest BIOs over a null sink
+  std::unique_ptr<detail::CmsWriter> opaque_;  // opaque: the SignedData being written
   bool finished_ = false;
 };
 

@@ -8,7 +8,9 @@
 
 #include "cms_parse.hpp"
 #include "smime/cert.hpp"
+#include "smime/classify.hpp"
 #include "smime/decrypt.hpp"
+#include "verify_detail.hpp"
 
 namespace smime {
 
@@ -24,6 +26,10 @@ std::string_view to_string(VerifyStatus s) {
       return "no-signer";
     case VerifyStatus::malformed:
       return "malformed";
+    case VerifyStatus::weak:
+      return "weak";
+    case VerifyStatus::unsupported:
+      return "unsupported";
   }
   return "malformed";
 }
@@ -36,11 +42,42 @@ std::string lower(std::string s) {
   return s;
 }
 
-// "SHA-256", "sha256", "sha-256" all compare equal.
+// "SHA-256", "sha256", "sha-256" all compare equal; white space and quotes in a list are dropped.
 std::string micalg_key(std::string s) {
   s = lower(std::move(s));
-  s.erase(std::remove(s.begin(), s.end(), '-'), s.end());
+  s.erase(std::remove_if(s.begin(), s.end(),
+                         [](char c) { return c == '-' || c == ' ' || c == '\t' || c == '"'; }),
+          s.end());
   return s;
+}
+
+// Which signer of how many, for reasons: "alice@example.org", or "2 of 3 (carol@example.org)".
+std::string signer_label(const SignerResult& s, std::size_t index, std::size_t count) {
+  std::string who = !s.emails.empty() ? s.emails.front()
+                    : s.cert          ? subject_name(s.cert.get())
+                                      : std::string("with an unknown certificate");
+  if (count == 1) return who;
+  return std::to_string(index + 1) + " of " + std::to_string(count) + " (" + who + ")";
+}
+
+// Which status is worse when signers disagree: the content not matching above all.
+int severity(VerifyStatus s) {
+  switch (s) {
+    case VerifyStatus::valid:
+      return 0;
+    case VerifyStatus::untrusted:
+      return 1;
+    case VerifyStatus::weak:
+      return 2;
+    case VerifyStatus::unsupported:
+      return 3;
+    case VerifyStatus::bad_signature:
+      return 4;
+    case VerifyStatus::no_signer:
+    case VerifyStatus::malformed:
+      return 5;
+  }
+  return 5;
 }
 
 VerifyResult refuse(VerifyStatus status, std::string reason, bool detached) {
@@ -81,29 +118,6 @@ Capabilities signer_capabilities(CMS_SignerInfo* si) {
   }
 }
 
-std::string digest_name(CMS_SignerInfo* si) {
-  X509_ALGOR* dig = nullptr;
-  CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &dig, nullptr);
-  const ASN1_OBJECT* obj = nullptr;
-  X509_ALGOR_get0(&obj, nullptr, nullptr, dig);
-  int nid = OBJ_obj2nid(obj);
-  return nid == NID_undef ? "unknown" : lower(OBJ_nid2sn(nid));
-}
-
-// Chain of one signer to the anchors, for S/MIME signing, at the given time.
-void check_chain(SignerResult& s, const VerifyOptions& opt, STACK_OF(X509) * untrusted) {
-  // untrusted: the certificates the message carried plus the caller's intermediates
-  StorePtr store = take<StorePtr>(X509_STORE_new(), "creating a trust store");
-  for (const auto& a : opt.anchors) check(X509_STORE_add_cert(store.get(), a.get()), "adding a trust anchor");
-  StoreCtxPtr ctx = take<StoreCtxPtr>(X509_STORE_CTX_new(), "creating a verification context");
-  check(X509_STORE_CTX_init(ctx.get(), store.get(), s.cert.get(), untrusted), "starting chain verification");
-  check(X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SMIME_SIGN), "setting the S/MIME purpose");
-  if (opt.at_time) X509_STORE_CTX_set_time(ctx.get(), 0, *opt.at_time);
-  s.chain_ok = X509_verify_cert(ctx.get()) == 1;
-  if (!s.chain_ok) s.chain_error = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
-  ERR_clear_error();
-}
-
 struct Located {
   std::string der;               // the SignedData
   std::optional<Range> content;  // detached: the signed part
@@ -131,25 +145,112 @@ std::optional<VerifyResult> locate_detached(const Source& src, const mime::Entit
   return std::nullopt;
 }
 
+// Every signer's digest must be named by micalg (a comma-separated list for several signers).
+// A digest unknown to OpenSSL is left to the signer's own check (unsupported algorithm).
+std::optional<std::string> micalg_mismatch(const std::string& micalg, STACK_OF(CMS_SignerInfo) * sis) {
+  const std::string listed = "," + micalg_key(micalg) + ",";
+  for (int i = 0; i < sk_CMS_SignerInfo_num(sis); ++i) {
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, i);
+    if (detail::signer_digest_nid(si) == NID_undef) continue;
+    const std::string used = micalg_key(detail::signer_digest_name(si));
+    if (listed == ",," || listed.find("," + used + ",") == std::string::npos)
+      return "micalg \"" + micalg + "\" does not name the signer's digest " + used;
+  }
+  return std::nullopt;
+}
+
+// Facts of a signer that do not depend on any check.
+SignerResult describe_signer(CMS_SignerInfo* si) {
+  SignerResult s;
+  X509* signer = nullptr;
+  CMS_SignerInfo_get0_algs(si, nullptr, &signer, nullptr, nullptr);
+  if (signer != nullptr) {
+    s.cert = share(signer);
+    s.emails = email_addresses(signer);
+  }
+  s.digest = detail::signer_digest_name(si);
+  s.signature_algorithm = detail::signer_signature_algorithm(si);
+  s.signing_time = signing_time(si);
+  s.capabilities = signer_capabilities(si);
+  return s;
+}
+
+// Feeds the signed content once to the digests and to content_out: a detached part in canonical
+// CRLF form, opaque eContent byte for byte.
+void read_content(const Source& src, const std::optional<Range>& part, CMS_ContentInfo* cms,
+                  detail::ContentDigests& digests, Sink* content_out) {
+  StringSink discard;
+  TeeSink tee(digests, content_out != nullptr ? *content_out : discard);
+  if (part) {
+    CrlfSink crlf(tee);
+    copy(src, *part, crlf);
+    crlf.finish();
+    return;
+  }
+  ASN1_OCTET_STRING** content = CMS_get0_content(cms);
+  if (content != nullptr && *content != nullptr) {
+    std::string_view bytes(reinterpret_cast<const char*>(ASN1_STRING_get0_data(*content)),
+                           static_cast<std::size_t>(ASN1_STRING_length(*content)));
+    while (!bytes.empty()) {
+      const std::size_t n = std::min<std::size_t>(bytes.size(), 64 * 1024);
+      tee.write(bytes.substr(0, n));
+      bytes.remove_prefix(n);
+    }
+  }
+  tee.finish();
+}
+
+// The checks of one signer after its certificate was matched, in order; the first failure decides.
+void check_signer(SignerResult& s, CMS_ContentInfo* cms, CMS_SignerInfo* si, BIO* digests, X509_STORE* store,
+                  STACK_OF(X509) * untrusted, const VerifyOptions& opt) {
+  std::optional<detail::Verdict> v = detail::check_signature(cms, si, digests);
+  if (!v) v = detail::check_algorithms(si, opt.algorithms);
+  if (!v) v = detail::check_chain(s, store, untrusted, opt);
+  ERR_clear_error();
+  if (v) {
+    s.status = v->status;
+    s.reason = std::move(v->reason);
+  } else {
+    s.status = VerifyStatus::valid;
+  }
+}
+
+// The overall verdict: valid when every signer is, else the first of the worst signers.
+void summarize(VerifyResult& result) {
+  const std::size_t n = result.signers.size();
+  std::size_t worst = 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if (severity(result.signers[i].status) > severity(result.signers[worst].status)) worst = i;
+  const SignerResult& w = result.signers[worst];
+  result.status = w.status;
+  if (w.status == VerifyStatus::valid)
+    result.reason = n == 1 ? "signature valid" : "all " + std::to_string(n) + " signatures valid";
+  else
+    result.reason = "signer " + signer_label(w, worst, n) + ": " + w.reason;
+}
+
+// Finds the SignedData of a detached or opaque signature and checks its structure.
+std::optional<VerifyResult> locate(const Source& src, const mime::Entity& entity, bool detached,
+                                   Located& where) {
+  if (detached) return locate_detached(src, entity, where);
+  if (!carries_cms(entity))
+    return refuse(VerifyStatus::malformed,
+                  "not a signed entity (Content-Type " + entity.content_type.mime_type() + ")", false);
+  std::string type = lower(entity.content_type.param("smime-type"));
+  if (!type.empty() && type != "signed-data")
+    return refuse(VerifyStatus::malformed,
+                  "application/pkcs7-mime of smime-type " + type + " is not signed data", false);
+  where.der = pkcs7_mime_der(src, entity);
+  return std::nullopt;
+}
+
 }  // namespace
 
 VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyOptions& opt,
                     Sink* content_out) {
   const bool detached = entity.content_type.is("multipart", "signed");
   Located where;
-  if (detached) {
-    if (auto refused = locate_detached(src, entity, where)) return std::move(*refused);
-  } else if (entity.content_type.is("application", "pkcs7-mime") ||
-             entity.content_type.is("application", "x-pkcs7-mime")) {
-    std::string type = lower(entity.content_type.param("smime-type"));
-    if (!type.empty() && type != "signed-data")
-      return refuse(VerifyStatus::malformed,
-                    "application/pkcs7-mime of smime-type " + type + " is not signed data", false);
-    where.der = pkcs7_mime_der(src, entity);
-  } else {
-    return refuse(VerifyStatus::malformed,
-                  "not a signed entity (Content-Type " + entity.content_type.mime_type() + ")", false);
-  }
+  if (auto refused = locate(src, entity, detached, where)) return std::move(*refused);
 
   CmsPtr cms;
   try {
@@ -157,6 +258,7 @@ VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyO
   } catch (const Error& e) {
     return refuse(VerifyStatus::malformed, e.what(), detached);
   }
+  std::string().swap(where.der);  // the parsed structure holds its own copy
   if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed)
     return refuse(
         VerifyStatus::malformed,
@@ -181,90 +283,55 @@ VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyO
   }
 
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(cms.get());
-  if (sk_CMS_SignerInfo_num(sis) <= 0) {
+  const int count = sk_CMS_SignerInfo_num(sis);
+  if (count <= 0) {
     result.status = VerifyStatus::no_signer;
     result.reason = "the signature has no signer";
     return result;
   }
-
   if (detached) {
-    std::string micalg = micalg_key(where.micalg);
-    for (int i = 0; i < sk_CMS_SignerInfo_num(sis); ++i) {
-      std::string used = micalg_key(digest_name(sk_CMS_SignerInfo_value(sis, i)));
-      if (micalg.empty() || ("," + micalg + ",").find("," + used + ",") == std::string::npos) {
-        result.status = VerifyStatus::malformed;
-        result.reason = "micalg \"" + where.micalg + "\" does not name the signer's digest " + used;
-        return result;
-      }
-    }
-  }
-
-  // The signatures over the content; chains are checked per signer below, to say which failed.
-  X509StackPtr extra = make_stack(opt.intermediates);
-  BioPtr dcont = detached ? make_source_bio(src, *where.content, true) : nullptr;
-  std::optional<CrlfSink> crlf;
-  BioPtr out;
-  if (content_out != nullptr && detached) {
-    crlf.emplace(*content_out);
-    copy(src, *where.content, *crlf);
-    content_out->finish();
-  } else if (content_out != nullptr) {
-    out = make_sink_bio(*content_out);
-  }
-  const unsigned flags = CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY;
-  const int ok = CMS_verify(cms.get(), extra.get(), nullptr, dcont.get(), out.get(), flags);
-  if (out) {
-    rethrow_sink_error(out.get());
-    content_out->finish();
-  }
-  std::string openssl_reason = ok == 1 ? std::string() : drain_openssl_errors();
-
-  for (int i = 0; i < sk_CMS_SignerInfo_num(sis); ++i) {
-    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, i);
-    SignerResult s;
-    X509* signer = nullptr;
-    CMS_SignerInfo_get0_algs(si, nullptr, &signer, nullptr, nullptr);
-    if (signer == nullptr) {  // CMS_verify stopped before matching certificates: match them here
-      for (int c = 0; carried && c < sk_X509_num(carried.get()) && signer == nullptr; ++c)
-        if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(carried.get(), c)) == 0)
-          signer = sk_X509_value(carried.get(), c);
-      for (const auto& c : opt.intermediates)
-        if (signer == nullptr && CMS_SignerInfo_cert_cmp(si, c.get()) == 0) signer = c.get();
-    }
-    s.cert = share(signer);
-    s.digest = digest_name(si);
-    s.signing_time = signing_time(si);
-    s.capabilities = signer_capabilities(si);
-    if (s.cert) {
-      s.emails = email_addresses(s.cert.get());
-      check_chain(s, opt, untrusted.get());
-    } else {
-      s.chain_error = "the signer's certificate is not in the message";
-    }
-    result.signers.push_back(std::move(s));
-  }
-
-  if (ok != 1) {
-    // A signer whose certificate is nowhere to be found cannot be checked at all; otherwise a failure
-    // is a signature or digest that does not match.
-    const bool cert_missing = std::any_of(result.signers.begin(), result.signers.end(),
-                                          [](const SignerResult& s) { return !s.cert; });
-    result.status = cert_missing ? VerifyStatus::untrusted : VerifyStatus::bad_signature;
-    result.reason = cert_missing ? "the signer's certificate is not in the message"
-                                 : "signature does not match the content: " + openssl_reason;
-    return result;
-  }
-  for (const auto& s : result.signers) {
-    if (!s.chain_ok) {
-      result.status = VerifyStatus::untrusted;
-      std::string who = s.emails.empty() ? (s.cert ? subject_name(s.cert.get()) : std::string("unknown"))
-                                         : s.emails.front();
-      result.reason = "signer " + who + ": " + s.chain_error;
+    if (auto wrong = micalg_mismatch(where.micalg, sis)) {
+      result.status = VerifyStatus::malformed;
+      result.reason = *wrong;
       return result;
     }
   }
-  result.status = VerifyStatus::valid;
-  result.reason = "signature valid";
+
+  // Certificates first (from the message, then the caller's), so every signer's algorithms are known
+  // before the content is read once for all of them.
+  CMS_set1_signers_certs(cms.get(), untrusted.get(), 0);
+  ERR_clear_error();
+  std::vector<int> digest_nids;
+  std::vector<bool> to_check;  // not yet decided by the certificate or algorithm checks
+  for (int i = 0; i < count; ++i) {
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, i);
+    SignerResult s = describe_signer(si);
+    std::optional<detail::Verdict> v;
+    if (!s.cert)
+      v = detail::Verdict{VerifyStatus::untrusted,
+                          s.chain_error = "the signer's certificate is not in the message"};
+    else
+      v = detail::unsupported_algorithm(si);
+    if (v) {
+      s.status = v->status;
+      s.reason = std::move(v->reason);
+    } else {
+      digest_nids.push_back(detail::signer_digest_nid(si));
+    }
+    to_check.push_back(!v);
+    result.signers.push_back(std::move(s));
+  }
+  detail::ContentDigests digests(digest_nids);
+  read_content(src, detached ? where.content : std::nullopt, cms.get(), digests, content_out);
+
+  StorePtr store = detail::trust_store(opt.anchors);
+  for (int i = 0; i < count; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    if (to_check[k])
+      check_signer(result.signers[k], cms.get(), sk_CMS_SignerInfo_value(sis, i), digests.chain(),
+                   store.get(), untrusted.get(), opt);
+  }
+  summarize(result);
   return result;
 }
 

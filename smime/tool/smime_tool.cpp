@@ -2,7 +2,8 @@
 // routing headers outside and moves Content-* headers inside, as the milter does. Used by the interop
 // tests and the benchmarks, and by administrators to check a certificate or a message by hand.
 //
-// Exit codes: 0 done; 1 verification did not succeed; 2 usage; 3 bad input; 4 wrong key; 5 other.
+// Exit codes: 0 done; 1 verification did not succeed (classify: not S/MIME protection); 2 usage;
+// 3 bad input; 4 wrong key; 5 other.
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,15 +23,21 @@ constexpr int kExitOk = 0, kExitNotVerified = 1, kExitUsage = 2, kExitBadInput =
 
 const char kUsage[] =
     "usage: smime-tool COMMAND [options] IN [OUT]\n"
-    "  sign          --cert F --key F [--chain F] [--opaque] [--pss] [--digest sha256|sha384|sha512] IN OUT\n"
-    "  encrypt       --to CERT... [--cipher auto|aes256-cbc|aes128-cbc|aes128-gcm|aes256-gcm] [--oaep] IN "
-    "OUT\n"
+    "  sign          --cert F --key F [--chain F] [--opaque] [--pss] [--digest sha256|sha384|sha512] "
+    "[--der]\n"
+    "                IN OUT\n"
+    "  encrypt       --to CERT... [--cipher auto|aes256-cbc|aes128-cbc|aes128-gcm|aes256-gcm] [--oaep] "
+    "[--der]\n"
+    "                IN OUT\n"
     "  sign-encrypt  (sign and encrypt options) IN OUT\n"
     "  triple        (sign and encrypt options) IN OUT\n"
     "  decrypt       --cert F --key F [--cert F --key F ...] IN OUT\n"
-    "  verify        --ca F... [--certs F] IN [OUT]   (OUT written only when valid)\n"
+    "  verify        --ca F... [--certs F] [--sha1 refuse|accept] [--min-security-bits N] IN [OUT]\n"
+    "                (OUT written only when valid)\n"
+    "  classify      IN   (what the message is, and whether it really is S/MIME protection)\n"
     "  canonicalize  IN OUT\n"
-    "IN and OUT are files; - is standard input or output. Reports go to standard error.\n";
+    "IN and OUT are files; - is standard input or output. Reports go to standard error.\n"
+    "--der writes DER with definite lengths (content held in memory) instead of streamed BER.\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -60,7 +67,7 @@ struct Args {
   }
 };
 
-const std::vector<std::string> kFlags = {"opaque", "pss", "oaep"};
+const std::vector<std::string> kFlags = {"opaque", "pss", "oaep", "der"};
 
 Args parse_args(int argc, char** argv) {
   if (argc < 2) throw UsageError("no command");
@@ -127,6 +134,7 @@ smime::SignOptions sign_options(const Args& a) {
   smime::SignOptions o;
   o.mode = a.flag("opaque") ? smime::SignMode::opaque : smime::SignMode::detached;
   o.rsa_padding = a.flag("pss") ? smime::RsaSignaturePadding::pss : smime::RsaSignaturePadding::pkcs1v15;
+  o.der = a.flag("der");
   if (auto d = a.one("digest")) {
     auto digest = smime::digest_from_string(*d);
     if (!digest) throw UsageError("unknown digest " + *d);
@@ -151,6 +159,7 @@ std::vector<smime::Recipient> recipients(const Args& a) {
 
 smime::EncryptOptions encrypt_options(const Args& a) {
   smime::EncryptOptions o;
+  o.der = a.flag("der");
   if (auto c = a.one("cipher"); c && *c != "auto") {
     o.cipher = smime::cipher_from_string(*c);
     if (!o.cipher) throw UsageError("unknown cipher " + *c);
@@ -237,6 +246,18 @@ int run_verify(const Args& a) {
     for (auto& c : certs_from(path)) opt.anchors.push_back(std::move(c));
   if (auto extra = a.one("certs")) opt.intermediates = certs_from(*extra);
   if (opt.anchors.empty()) throw UsageError("--ca is required");
+  if (auto sha1 = a.one("sha1")) {
+    auto p = smime::sha1_policy_from_string(*sha1);
+    if (!p) throw UsageError("--sha1 takes refuse or accept");
+    opt.algorithms.sha1 = *p;
+  }
+  if (auto bits = a.one("min-security-bits")) {
+    try {
+      opt.algorithms.min_security_bits = std::stoi(*bits);
+    } catch (const std::exception&) {
+      throw UsageError("--min-security-bits takes a number");
+    }
+  }
   Message m = read_message(a.positional[0]);
   smime::StringSink content;
   auto r = smime::verify(m.src, m.root, opt, &content);
@@ -246,10 +267,12 @@ int run_verify(const Args& a) {
   std::cerr << "verify status=" << smime::to_string(r.status) << " detached=" << (r.detached ? "yes" : "no")
             << " signers=" << signers << " reason=\"" << r.reason << "\"\n";
   for (const auto& s : r.signers)
-    std::cerr << "signer email=" << (s.emails.empty() ? "-" : s.emails.front()) << " digest=" << s.digest
+    std::cerr << "signer email=" << (s.emails.empty() ? "-" : s.emails.front())
+              << " status=" << smime::to_string(s.status) << " digest=" << s.digest
+              << " signature=" << s.signature_algorithm
               << " chain=" << (s.chain_ok ? "ok" : "\"" + s.chain_error + "\"")
               << " signing-time=" << (s.signing_time ? std::to_string(*s.signing_time) : "-")
-              << " gcm=" << (s.capabilities.best_aead() ? "yes" : "no") << "\n";
+              << " gcm=" << (s.capabilities.best_aead() ? "yes" : "no") << " reason=\"" << s.reason << "\"\n";
   if (a.positional.size() == 2 && r.ok()) {  // content that did not verify is not handed on
     auto out = open_output(a.positional[1]);
     write_message_head(m.headers.outer, *out);
@@ -257,6 +280,17 @@ int run_verify(const Args& a) {
     out->finish();
   }
   return r.ok() ? kExitOk : kExitNotVerified;
+}
+
+// Exit 0 when the message is S/MIME protection (signed or encrypted), 1 otherwise.
+int run_classify(const Args& a) {
+  need_positional(a, 1, 1);
+  Message m = read_message(a.positional[0]);
+  const smime::Classification c = smime::classify(m.src, m.root);
+  const smime::Protection p = smime::protection_of(m.src, m.root);
+  std::cerr << "classify type=" << smime::to_string(c.type) << " protection=" << smime::to_string(p.level)
+            << " reason=\"" << c.reason << "\" protection-reason=\"" << p.reason << "\"\n";
+  return p.level == smime::ProtectionLevel::none ? kExitNotVerified : kExitOk;
 }
 
 int run_canonicalize(const Args& a) {
@@ -292,6 +326,7 @@ int main(int argc, char** argv) {
     if (a.command == "decrypt") return run_decrypt(a);
     if (a.command == "verify") return run_verify(a);
     if (a.command == "canonicalize") return run_canonicalize(a);
+    if (a.command == "classify") return run_classify(a);
     if (a.command == "--help" || a.command == "help") {
       std::cout << kUsage;
       return kExitOk;

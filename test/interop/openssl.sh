@@ -2,14 +2,20 @@
 # openssl.sh SMIME_TOOL PKI_DIR — interop of smime-tool with the openssl cms command.
 #
 # openssl reads everything smime-tool can write, so this script covers what gpgsm and NSS cannot:
-# smime-tool -> openssl cms: signatures (detached, opaque, RSA-PSS, SHA-384/512, EC) verify with the
-#   expected signer; AES-128/256-GCM (AuthEnvelopedData), RSA-OAEP, EC and AES-CBC encryption decrypts
+# smime-tool -> openssl cms: signatures (detached, opaque, RSA-PSS detached and opaque, SHA-384/512, EC)
+#   verify with the expected signer; --der output (opaque signatures, AES-CBC and AES-GCM encryption) has
+#   no indefinite length (openssl asn1parse) and verifies or decrypts, while the default stays streamed BER; AES-128/256-GCM (AuthEnvelopedData), RSA-OAEP, EC and AES-CBC encryption decrypts
 #   to the original; a message to alice, bob and carol opens for each of them; sign-encrypt and triple
 #   wrapping unwrap layer by layer.
 # openssl cms -> smime-tool: -sign (multipart/signed), -nodetach (opaque), EC, PSS and SHA-512
 #   signatures verify; -encrypt with AES-CBC, AES-GCM, OAEP, to EC carol and to three recipients
 #   decrypts, with the cipher, authenticated flag and key index reported; key rollover (old gateway key
 #   second in the list) finds the right key.
+#   Two signers of which one is self-signed: untrusted, with each signer's own status; SHA-1 and MD5
+#   message digests and a 512-bit signer key: weak (SHA-1 valid under --sha1 accept); an intermediate
+#   CA as the only anchor validates (partial chain); opaque content with bare LF line ends is given
+#   byte for byte; `openssl smime -encrypt` (application/x-pkcs7-mime) is recognised as encrypted,
+#   a plain text labelled application/pkcs7-mime is not protection.
 # Controls (each must be refused): tampered content, a self-signed signer, the wrong key, a GCM message
 #   whose authentication tag was altered.
 # shellcheck source=common.sh disable=SC2015,SC2317  # check functions are called through `check`
@@ -323,5 +329,145 @@ gcm_tampered() {
   [ ! -s "$T/t.out" ] || ! grep -q quick "$T/t.out" || { WHY="wrote the unauthenticated plaintext"; return 1; }
 }
 check "control: AES-GCM message with an altered tag -> smime-tool decrypt fails, writes no plaintext" gcm_tampered
+
+# ============================== several signers, policy, anchors, recognition ==============================
+# signer_field ERRFILE EMAIL NAME — NAME=... on smime-tool verify's `signer email=EMAIL ...` line
+signer_field() {
+  awk -v e="email=$2" -v f="$3=" '$1 == "signer" && $2 == e { for (i = 3; i <= NF; i++) if (index($i, f) == 1) { print substr($i, length(f) + 1); exit } }' "$1"
+}
+
+ours_opaque_pss() {
+  ours_signed ascii alice application/pkcs7-mime --opaque --pss "${ALICE[@]}" || return 1
+  der_from_p7m "$T/o.eml" "$T/o.sig" || return 1
+  local s
+  s=$(der_signer_field "$T/o.sig" signatureAlgorithm)
+  [ "$s" = rsassaPss ] || { WHY="signatureAlgorithm $s, want rsassaPss"; return 1; }
+}
+check "smime-tool sign --opaque --pss -> RSASSA-PSS opaque signature; openssl cms -verify: ok, signer alice, content intact" \
+  ours_opaque_pss
+
+# has_indefinite DER — openssl asn1parse shows an indefinite length (l=inf) somewhere
+# (through a file: with pipefail, grep -q ending early would fail the pipeline by SIGPIPE)
+has_indefinite() {
+  openssl asn1parse -inform DER -in "$1" -i > "$T/asn1.txt" 2>> "$LOG"
+  grep -q 'l=inf' "$T/asn1.txt"
+}
+ours_der() { # der|ber COMMAND SMIME-TOOL-ARGS...
+  local form=$1 cmd=$2
+  shift 2
+  local flag=()
+  [ "$form" = der ] && flag=(--der)
+  st "$cmd" "${flag[@]}" "$@" "$M/multipart.eml" "$T/d.eml" || { WHY="smime-tool $cmd exited $ST_RC"; return 1; }
+  der_from_p7m "$T/d.eml" "$T/d.der" || return 1
+  run openssl asn1parse -inform DER -in "$T/d.der" > /dev/null || { WHY="openssl asn1parse cannot read it"; return 1; }
+  if [ "$form" = der ]; then
+    ! has_indefinite "$T/d.der" || { WHY="indefinite length in --der output"; return 1; }
+  else
+    has_indefinite "$T/d.der" || { WHY="the default output is not streamed BER"; return 1; }
+  fi
+  rm -f "$T/d.out"
+  if [ "$cmd" = sign ]; then
+    run openssl cms -verify -inform DER -in "$T/d.der" -CAfile "$PKI/root.pem" -out "$T/d.out" \
+      || { WHY="openssl cms -verify failed"; return 1; }
+  else
+    run openssl cms -decrypt -inform DER -in "$T/d.der" -recip "$PKI/bob.pem" -inkey "$PKI/bob.key" -out "$T/d.out" \
+      || { WHY="openssl cms -decrypt failed"; return 1; }
+  fi
+  same_content "$M/multipart.eml" "$T/d.out"
+}
+check "smime-tool sign --opaque --der -> no indefinite length (openssl asn1parse); openssl cms -verify: content intact" \
+  ours_der der sign --opaque "${ALICE[@]}"
+check "smime-tool sign --opaque (default) -> streamed indefinite-length BER; openssl cms -verify: content intact" \
+  ours_der ber sign --opaque "${ALICE[@]}"
+check "smime-tool encrypt --der --cipher aes256-cbc -> no indefinite length; openssl cms -decrypt: original text" \
+  ours_der der encrypt --cipher aes256-cbc --to "$PKI/bob.pem"
+check "smime-tool encrypt --der --cipher aes256-gcm -> no indefinite length; openssl cms -decrypt: original text" \
+  ours_der der encrypt --cipher aes256-gcm --to "$PKI/bob.pem"
+check "smime-tool encrypt (default) -> streamed indefinite-length BER" ours_der ber encrypt --to "$PKI/bob.pem"
+
+two_signers_one_untrusted() {
+  mime entity "$M/ascii.eml" > "$T/t.entity"
+  run openssl cms -sign -in "$T/t.entity" -signer "$PKI/alice.pem" -inkey "$PKI/alice.key" \
+    -signer "$PKI/selfsigned.pem" -inkey "$PKI/selfsigned.key" -certfile "$PKI/inter.pem" -out "$T/t.smime" \
+    || { WHY="openssl cms -sign failed"; return 1; }
+  with_routing "$M/ascii.eml" "$T/t.smime" "$T/t.eml"
+  st verify --ca "$PKI/root.pem" "$T/t.eml"
+  expect_status "$T/st.err" untrusted 1 || return 1
+  grep -q '^verify .*reason="signer [12] of 2 (self@example.org): self-signed certificate"' "$T/st.err" \
+    || { WHY="the reason does not name signer self@example.org"; return 1; }
+  local a s
+  a=$(signer_field "$T/st.err" alice@example.org status) s=$(signer_field "$T/st.err" self@example.org status)
+  [ "$a" = valid ] && [ "$s" = untrusted ] || { WHY="signer statuses alice=$a self=$s, want valid and untrusted"; return 1; }
+}
+check "openssl cms -sign with alice and a self-signed signer -> smime-tool verify: untrusted naming the second, alice valid" \
+  two_signers_one_untrusted
+
+theirs_policy() { # SIGNER MD WANT-STATUS [smime-tool verify options]
+  local signer=$1 md=$2 want=$3
+  shift 3
+  mime entity "$M/ascii.eml" > "$T/t.entity"
+  run openssl cms -sign -md "$md" -in "$T/t.entity" -signer "$PKI/$signer.pem" -inkey "$PKI/$signer.key" \
+    -certfile "$PKI/inter.pem" -out "$T/t.smime" || { WHY="openssl cms -sign failed"; return 1; }
+  with_routing "$M/ascii.eml" "$T/t.smime" "$T/t.eml"
+  st verify --ca "$PKI/root.pem" "$@" "$T/t.eml"
+  local want_rc=1
+  [ "$want" = valid ] && want_rc=0
+  expect_status "$T/st.err" "$want" "$want_rc"
+}
+check "openssl cms -sign -md sha1 -> smime-tool verify: weak (weak digest: sha1)" theirs_policy alice sha1 weak
+check "openssl cms -sign -md sha1 -> smime-tool verify --sha1 accept: valid" theirs_policy alice sha1 valid --sha1 accept
+check "openssl cms -sign -md md5 -> smime-tool verify --sha1 accept: weak (MD5 never)" theirs_policy alice md5 weak --sha1 accept
+check "openssl cms -sign by a 512-bit RSA key -> smime-tool verify: weak" theirs_policy weak512 sha256 weak
+check "openssl cms -sign by an MD5-signed certificate -> smime-tool verify: weak" theirs_policy md5cert sha256 weak
+check "openssl cms -sign -md sha384 by EC P-384 dave -> smime-tool verify: valid" theirs_policy dave sha384 valid
+
+intermediate_anchor() {
+  mime entity "$M/utf8.eml" > "$T/t.entity"
+  run openssl cms -sign -in "$T/t.entity" -signer "$PKI/alice.pem" -inkey "$PKI/alice.key" \
+    -certfile "$PKI/inter.pem" -out "$T/t.smime" || { WHY="openssl cms -sign failed"; return 1; }
+  with_routing "$M/utf8.eml" "$T/t.smime" "$T/t.eml"
+  st verify --ca "$PKI/inter.pem" "$T/t.eml" "$T/t.out"
+  expect_valid "$T/st.err" alice@example.org yes || return 1
+  run openssl cms -verify -in "$T/t.smime" -CAfile "$PKI/inter.pem" -partial_chain -out /dev/null \
+    || { WHY="openssl itself does not validate to the intermediate"; return 1; }
+}
+check "openssl cms -sign (alice) -> smime-tool verify --ca inter.pem (an intermediate as the only anchor): valid" \
+  intermediate_anchor
+
+lf_opaque() {
+  printf 'Content-Type: text/plain; charset=us-ascii\n\nThe quick brown fox\nwith LF line ends only.\n' > "$T/lf.entity"
+  run openssl cms -sign -binary -nodetach -in "$T/lf.entity" -signer "$PKI/alice.pem" -inkey "$PKI/alice.key" \
+    -certfile "$PKI/inter.pem" -out "$T/t.smime" || { WHY="openssl cms -sign failed"; return 1; }
+  with_routing "$M/ascii.eml" "$T/t.smime" "$T/t.eml"
+  st verify --ca "$PKI/root.pem" "$T/t.eml" "$T/t.out"
+  expect_valid "$T/st.err" alice@example.org no || return 1
+  local n
+  n=$(wc -c < "$T/lf.entity")
+  tail -c "$n" "$T/t.out" | cmp -s - "$T/lf.entity" || { WHY="the content is not the signed LF bytes"; return 1; }
+}
+check "openssl cms -sign -binary -nodetach over LF content -> smime-tool verify: valid, content byte for byte" lf_opaque
+
+recognised() { # openssl smime -encrypt writes application/x-pkcs7-mime
+  mime entity "$M/ascii.eml" > "$T/t.entity"
+  run openssl smime -encrypt -aes256 -in "$T/t.entity" -out "$T/t.smime" "$PKI/alice.pem" \
+    || { WHY="openssl smime -encrypt failed"; return 1; }
+  grep -q '^Content-Type: application/x-pkcs7-mime' "$T/t.smime" || { WHY="openssl did not write x-pkcs7-mime"; return 1; }
+  with_routing "$M/ascii.eml" "$T/t.smime" "$T/t.eml"
+  st classify "$T/t.eml"
+  [ "$ST_RC" -eq 0 ] || { WHY="smime-tool classify exited $ST_RC"; return 1; }
+  [ "$(report_field "$T/st.err" classify type)" = enveloped-data ] || { WHY="type is not enveloped-data"; return 1; }
+  [ "$(report_field "$T/st.err" classify protection)" = encrypted ] || { WHY="protection is not encrypted"; return 1; }
+}
+check "openssl smime -encrypt (application/x-pkcs7-mime) -> smime-tool classify: enveloped-data, encrypted" recognised
+
+fake_protected() {
+  { mime routing "$M/ascii.eml"
+    printf 'MIME-Version: 1.0\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data\n\nThe quick brown fox, in clear.\n'
+  } > "$T/t.eml"
+  st classify "$T/t.eml"
+  [ "$ST_RC" -eq 1 ] || { WHY="smime-tool classify exited $ST_RC, want 1"; return 1; }
+  [ "$(report_field "$T/st.err" classify protection)" = none ] || { WHY="protection is not none"; return 1; }
+}
+check "control: plain text labelled application/pkcs7-mime -> smime-tool classify: not protection (exit 1)" fake_protected
 
 finish

@@ -66,6 +66,14 @@ subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
 subjectAltName         = $ENV::SAN
 
+[ ext_sign_user ]
+basicConstraints       = critical, CA:false
+keyUsage               = critical, digitalSignature, nonRepudiation
+extendedKeyUsage       = emailProtection
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName         = $ENV::SAN
+
 [ ext_selfsigned ]
 basicConstraints       = critical, CA:false
 keyUsage               = critical, digitalSignature, nonRepudiation, keyEncipherment
@@ -87,6 +95,13 @@ ec_key() {
   openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
     -pkeyopt ec_param_enc:named_curve -out "$1"
 }
+# Keys below today's minimum strength and other curves and algorithms, for the algorithm policy tests.
+rsa512_key() { openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:512 -out "$1"; }
+ec384_key() {
+  openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-384 \
+    -pkeyopt ec_param_enc:named_curve -out "$1"
+}
+ed25519_key() { openssl genpkey -quiet -algorithm ED25519 -out "$1"; }
 csr() { # KEY SUBJECT OUT
   openssl req -new -config "$CNF" -key "$1" -subj "$2" -out "$3"
 }
@@ -114,7 +129,7 @@ issue "$WORK/root" "$OUT/root.pem" "$OUT/root.key" ext_inter "$WORK/inter.csr" "
   -startdate "$NOW_MINUS_1H" -enddate "$CA_END"
 
 # --- users -----------------------------------------------------------------------------------------
-# user NAME KEYTYPE(rsa|ec) EXT SUBJECT SAN [issuer: inter|self] [extra openssl ca options...]
+# user NAME KEYTYPE(rsa|ec|rsa512|ec384|ed25519) EXT SUBJECT SAN [issuer: inter|self] [extra openssl ca options...]
 user() {
   local name=$1 type=$2 ext=$3 subject=$4 san=$5 issuer=${6:-inter}
   shift 5; [ $# -gt 0 ] && shift
@@ -149,6 +164,14 @@ user expired rsa ext_rsa_user "$ORG/CN=Expired" "email:expired@example.org" inte
   -startdate "$EXPIRED_START" -enddate "$EXPIRED_END"
 user selfsigned rsa ext_selfsigned "$ORG/CN=Self Signed" "email:self@example.org" self
 user revoked rsa ext_rsa_user "$ORG/CN=Revoked" "email:revoked@example.org"
+# Algorithm policy: a key and certificate signatures below the minimum, a stronger curve, an algorithm
+# OpenSSL 3.0's CMS cannot sign or verify with. `openssl ca` makes them at its default settings.
+VALID=(-startdate "$NOW_MINUS_1H" -enddate "$USER_END")
+user weak512 rsa512  ext_rsa_user  "$ORG/CN=Weak RSA-512" "email:weak@example.org"
+user md5cert rsa     ext_rsa_user  "$ORG/CN=MD5 Signed"   "email:md5@example.org" inter "${VALID[@]}" -md md5
+user sha1cert rsa    ext_rsa_user  "$ORG/CN=SHA-1 Signed" "email:sha1@example.org" inter "${VALID[@]}" -md sha1
+user dave    ec384   ext_sign_user "$ORG/CN=Dave"         "email:dave@example.org"
+user ed25519 ed25519 ext_sign_user "$ORG/CN=Ed25519"      "email:ed@example.org"
 
 # --- revocation and CRL ------------------------------------------------------------------------------
 CADIR=$WORK/inter openssl ca -config "$CNF" -batch -cert "$OUT/inter.pem" -keyfile "$OUT/inter.key" \
@@ -158,7 +181,7 @@ CADIR=$WORK/inter openssl ca -config "$CNF" -batch -cert "$OUT/inter.pem" -keyfi
 openssl crl -in "$OUT/crl.pem" -outform DER -out "$OUT/crl.der"
 
 # --- self-checks (fail loudly rather than hand out a broken PKI) ----------------------------------
-for n in alice bob carol domain gw-old gw-new revoked; do
+for n in alice bob carol domain gw-old gw-new revoked weak512 md5cert sha1cert dave ed25519; do
   openssl verify -CAfile "$OUT/root.pem" -untrusted "$OUT/inter.pem" -purpose smimesign \
     "$OUT/$n.pem" > /dev/null
 done
@@ -171,6 +194,16 @@ if openssl verify -crl_check -CAfile "$OUT/root.pem" -untrusted "$OUT/inter.pem"
 fi
 openssl verify -crl_check -CAfile "$OUT/root.pem" -untrusted "$OUT/inter.pem" -CRLfile "$OUT/crl.pem" \
   "$OUT/alice.pem" > /dev/null
+# want_cert NAME FIELD VALUE — `openssl x509 -text` of NAME.pem shows FIELD with VALUE
+want_cert() {
+  openssl x509 -in "$OUT/$1.pem" -noout -text | grep -q "$2.*$3" \
+    || { echo "$0: $1.pem: want $2 $3" >&2; exit 1; }
+}
+want_cert weak512 "Public-Key:" "(512 bit)"
+want_cert md5cert "Signature Algorithm:" md5WithRSAEncryption
+want_cert sha1cert "Signature Algorithm:" sha1WithRSAEncryption
+want_cert dave "NIST CURVE:" P-384
+want_cert ed25519 "Public Key Algorithm:" ED25519
 
 chmod 644 "$OUT"/*
 
@@ -202,6 +235,13 @@ Users (issued by the intermediate unless said otherwise), for each NAME:
                                                           ($EXPIRED_START - $EXPIRED_END)
   selfsigned  RSA-2048   email self@example.org           self-signed, not issued by our CA
   revoked     RSA-2048   email revoked@example.org        revoked (keyCompromise) in crl.pem/crl.der
+  weak512     RSA-512    email weak@example.org           CN Weak RSA-512 (below 112-bit security)
+  md5cert     RSA-2048   email md5@example.org            CN MD5 Signed: certificate signed with MD5
+  sha1cert    RSA-2048   email sha1@example.org           CN SHA-1 Signed: certificate signed with SHA-1
+  dave        EC P-384   email dave@example.org           CN Dave (keyUsage digitalSignature,
+                                                          nonRepudiation: signing only)
+  ed25519     Ed25519    email ed@example.org             CN Ed25519 (signing only; OpenSSL 3.0's
+                                                          CMS can neither sign nor verify with it)
 
 RSA user certificates: keyUsage (critical) digitalSignature, nonRepudiation, keyEncipherment;
 extendedKeyUsage emailProtection; subjectKeyIdentifier; authorityKeyIdentifier; random serials.

@@ -38,6 +38,16 @@ std::string serial_hex(X509* cert);
 std::string fingerprint_sha256(X509* cert);  // upper-case hex, colon separated
 bool is_self_signed(X509* cert);
 
+// What a trust anchor is: verification accepts all three (a chain ends at the first anchor it meets).
+enum class AnchorKind {
+  self_signed_root,  // a CA certificate signed by its own key
+  intermediate_ca,   // a CA certificate issued by another CA: trusting it trusts only its branch
+  end_entity,        // not a CA (a partner's own certificate pinned; self-signed or not)
+};
+AnchorKind anchor_kind(X509* cert);
+std::string_view to_string(
+    AnchorKind k);  // "self-signed root CA", "intermediate CA", "end-entity certificate"
+
 // "Alice@Example.ORG" -> "Alice@example.org": the local part is kept, the domain lower-cased.
 std::string normalize_address(std::string_view address);
 

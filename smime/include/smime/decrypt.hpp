@@ -1,6 +1,7 @@
-// Decryption of application/pkcs7-mime enveloped-data and authEnveloped-data with one of several own
-// keys (key rollover: old and new keys both open mail). The key is chosen by the recipient identifier
-// in the message, never by trial decryption, so a wrong key is reported as such (Error wrong_key).
+// Decryption of application/pkcs7-mime (or x-pkcs7-mime, or octet-stream named .p7m) enveloped-data and
+// authEnveloped-data with one of several own keys (key rollover: old and new keys both open mail). The key is
+// chosen by the recipient identifier in the message, never by trial decryption, so a wrong key is reported as
+// such (Error wrong_key).
 #pragma once
 
 #include <cstddef>
@@ -30,7 +31,11 @@ std::string pkcs7_mime_der(const Source& src, const mime::Entity& entity);
 // Decrypts the entity and writes the enclosed MIME entity (headers, blank line, body) to out.
 // Throws Error(wrong_key) when no given key is a recipient, Error(usage) when the chosen key does not
 // belong to its certificate, Error(bad_input) for malformed or truncated CMS or a failed
-// authentication tag, with OpenSSL's error queue in the message. Decrypted bytes are streamed to out
+// authentication tag, with OpenSSL's error queue in the message, and Error(bad_input) "unsupported
+// algorithm NAME (content encryption)" for a cipher this OpenSSL's CMS cannot decrypt (e.g.
+// chacha20-poly1305 with OpenSSL 3.0), before any key is tried. Writes the decrypted content exactly
+// as it was encrypted (bare LF or mixed line ends, or no header block at all, are the caller's to
+// handle: mime::starts_with_header_block, CrlfSink). Decrypted bytes are streamed to out
 // before a GCM tag can be checked: on any error, discard what out received.
 DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::vector<DecryptionKey>& keys,
                       Sink& out);

@@ -3,9 +3,13 @@
 // agreement (ECDH), chosen by the recipient certificate's key type.
 //
 // EncryptStream is a Sink: write the MIME entity to encrypt (headers, blank line, body), then
-// finish(); the application/pkcs7-mime entity is written to `out` as it goes (streamed BER).
+// finish(); the application/pkcs7-mime entity is written to `out` as it goes (streamed,
+// indefinite-length BER). With EncryptOptions::der the content is held in memory instead (at most
+// max_in_memory bytes, Error(bad_input) beyond) and written as DER with definite lengths at finish(),
+// which then holds about three times the content at once (content, DER, base64).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -28,6 +32,8 @@ struct Recipient {
 
 struct EncryptOptions {
   std::optional<Cipher> cipher;  // nullopt = auto: choose_cipher()
+  bool der = false;              // DER with definite lengths (content held in memory), not streamed BER
+  std::size_t max_in_memory = 64 * 1024 * 1024;  // with der: the most content held in memory
 };
 
 // auto: AES-GCM only when every recipient has announced it (the strongest GCM all of them share),
@@ -53,7 +59,7 @@ class EncryptStream final : public Sink {
 // Canonicalises `content` and encrypts it; returns the cipher used.
 Cipher encrypt(const Source& src, const mime::Entity& content, const std::vector<Recipient>& recipients,
                const EncryptOptions& options, Sink& out);
-// Sign, then encrypt the signed entity.
+// Sign, then encrypt the signed entity. (DER for both layers: set der in both options.)
 Cipher sign_encrypt(const Source& src, const mime::Entity& content, const SigningIdentity& id,
                     const SignOptions& sign_options, const std::vector<Recipient>& recipients,
                     const EncryptOptions& options, Sink& out);

@@ -51,6 +51,16 @@ class HeaderList {
   void set(std::string_view name, std::string_view value);
 };
 
+// Does the content begin with an RFC 5322 header block, i.e. is it a MIME entity rather than raw
+// text? True when it starts with fields (a name of printable ASCII other than ':', optional white
+// space, ':'; continuation lines starting with space or tab; 8-bit bytes allowed in values) or with
+// nothing, followed by an empty line; LF, CRLF and mixed line ends alike. False for anything else:
+// raw text, an mbox "From " line, a bare CR or NUL in the block, a header block without the empty
+// line after it (which would hide text in a header), or one longer than limits.max_header_bytes.
+// Reads at most max_header_bytes + 2 bytes of the range.
+bool starts_with_header_block(const Source& src, Range r, const Limits& limits = {});
+bool starts_with_header_block(std::string_view content, const Limits& limits = {});
+
 // Parses a header block (up to, not including, the blank line). Throws on a line that is neither a
 // field nor a continuation, on an empty field name, and on the limits.
 HeaderList parse_headers(std::string_view block, const Limits& limits = {});

@@ -2,6 +2,7 @@
 #pragma once
 #include "smime/algorithms.hpp"
 #include "smime/cert.hpp"
+#include "smime/classify.hpp"
 #include "smime/decrypt.hpp"
 #include "smime/encrypt.hpp"
 #include "smime/error.hpp"

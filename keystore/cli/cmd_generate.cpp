@@ -1,54 +1,19 @@
 // `generate`: a new key and a self-signed S/MIME certificate or a CSR. The key goes to a new file
 // created 0600 (--key-out, optionally encrypted), or straight into the store (--import); never to
-// standard output.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+// standard output. The certificate or CSR goes to --out (0644) or standard output. No file is written
+// through a symbolic link.
 #include <iostream>
 
 #include "context.hpp"
 #include "keystore/generate.hpp"
 #include "keystore/identity.hpp"
+#include "output.hpp"
 #include "secret.hpp"
 #include "smime/cert.hpp"
 
 namespace cli {
 
 namespace {
-
-// Writes a new file with mode 0600; refuses to overwrite.
-void write_private_file(const std::string& path, const std::string& bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, S_IRUSR | S_IWUSR);
-  if (fd < 0)
-    throw smime::Error(smime::ErrorKind::io, "cannot create " + path + ": " + std::strerror(errno) +
-                                                 (errno == EEXIST ? " (will not overwrite a key file)" : ""));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  const bool ok = done == bytes.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw smime::Error(smime::ErrorKind::io, "cannot write " + path);
-}
-
-void write_public(const std::optional<std::string>& path, const std::string& bytes) {
-  if (!path) {
-    std::cout << bytes;
-    return;
-  }
-  int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw smime::Error(smime::ErrorKind::io, "cannot create " + *path + ": " + std::strerror(errno));
-  ssize_t n = ::write(fd, bytes.data(), bytes.size());
-  ::close(fd);
-  if (n != static_cast<ssize_t>(bytes.size()))
-    throw smime::Error(smime::ErrorKind::io, "cannot write " + *path);
-}
 
 keystore::Purpose usage_from(const std::string& s) {
   if (s == "sign") return keystore::Purpose::sign;
@@ -92,10 +57,10 @@ int cmd_generate(Context& c) {
     write_private_file(*key_out, keystore::pkcs8_pem(g.key.get(), pass));
   }
   if (r.csr) {
-    write_public(a.one("out"), g.csr_pem);
+    write_public_output(a.one("out"), g.csr_pem);
     return kOk;
   }
-  write_public(a.one("out"), smime::to_pem(g.cert.get()));
+  write_public_output(a.one("out"), smime::to_pem(g.cert.get()));
   if (import) {
     std::string kek;
     if (auto src = a.one("key-pass")) kek = read_secret(*src, "key passphrase of the store");

@@ -1,14 +1,11 @@
 // Subcommands that only read: list, show, export, harvested, lookup.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <fstream>
 #include <iostream>
 
 #include "context.hpp"
 #include "format.hpp"
 #include "keystore/error.hpp"
 #include "keystore/lookup.hpp"
+#include "output.hpp"
 #include "smime/cert.hpp"
 
 namespace cli {
@@ -53,12 +50,7 @@ int cmd_export(Context& c) {
   } else {
     for (const auto& sel : c.args.positional) pem += smime::to_pem(c.select(sel).cert.get());
   }
-  if (auto path = c.args.one("out")) {
-    std::ofstream out(*path, std::ios::binary | std::ios::trunc);
-    if (!(out << pem) || !out.flush()) throw smime::Error(smime::ErrorKind::io, "cannot write " + *path);
-  } else {
-    std::cout << pem;
-  }
+  write_public_output(c.args.one("out"), pem);
   return kOk;
 }
 

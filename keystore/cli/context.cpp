@@ -3,14 +3,13 @@
 #include <ctime>
 
 #include "keystore/error.hpp"
-#include "keystore/sqlite_store.hpp"
 
 namespace cli {
 
 keystore::Time now() { return static_cast<keystore::Time>(std::time(nullptr)); }
 
 keystore::Store& Context::open() {
-  if (!store) store = keystore::open_sqlite_store(store_path);
+  if (!store) store = keystore::open_store(where);
   return *store;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "args.hpp"
+#include "keystore/open_store.hpp"
 #include "keystore/store.hpp"
 
 namespace cli {
@@ -24,7 +25,7 @@ enum Exit : int {
 
 struct Context {
   Args args;
-  std::string store_path;
+  keystore::StoreLocation where;  // --store PATH or --url URL (else the environment, else the default)
   std::unique_ptr<keystore::Store> store;
 
   keystore::Store& open();
@@ -46,5 +47,6 @@ int cmd_remove(Context& c);
 int cmd_trust(Context& c);
 int cmd_generate(Context& c);
 int cmd_revocation(Context& c);
+int cmd_copy(Context& c);
 
 }  // namespace cli

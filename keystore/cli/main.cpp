@@ -9,6 +9,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,7 @@ namespace {
 using cli::OptSpec;
 
 const char kUsage[] =
-    "usage: smime-keystore [--store PATH] COMMAND [options] [arguments]\n"
+    "usage: smime-keystore [--store PATH | --url URL] COMMAND [options] [arguments]\n"
     "  list      [--address A] [--domain D] [--origin imported|harvested] [--identities] [--json]\n"
     "  show      FINGERPRINT [--json]\n"
     "  import    FILE... [--pass SRC] [--key FILE] [--key-pass SRC] [--purpose encrypt|sign|both|any] "
@@ -38,8 +39,10 @@ const char kUsage[] =
     "BITS]\n"
     "            [--curve P-256|P-384|P-521] [--usage sign|encrypt|both] [--csr] [--out FILE]\n"
     "            (--key-out FILE [--key-out-pass SRC] | --import [--key-pass SRC])\n"
-    "SRC is env:VARIABLE, file:PATH or prompt. The store is --store, else $SMIME_KEYSTORE, else\n"
-    "/var/lib/smime-milter/keystore.db. See smime-keystore(1).\n";
+    "  copy      --from PATH|URL --to PATH|URL\n"
+    "SRC is env:VARIABLE, file:PATH or prompt. The store is --store PATH (SQLite) or --url URL\n"
+    "(PostgreSQL: postgresql://... or a libpq keyword string), else $SMIME_KEYSTORE_URL, else\n"
+    "$SMIME_KEYSTORE, else /var/lib/smime-milter/keystore.db. See smime-keystore(1).\n";
 
 struct Command {
   std::function<int(cli::Context&)> run;
@@ -66,6 +69,7 @@ const std::map<std::string, Command>& commands() {
                                         {"curve", true},    {"usage", true},    {"csr"},
                                         {"out", true},      {"key-out", true},  {"key-out-pass", true},
                                         {"import"},         {"key-pass", true}}}},
+      {"copy", {cli::cmd_copy, {{"from", true}, {"to", true}}}},
   };
   return table;
 }
@@ -75,26 +79,49 @@ int fail(int code, const std::string& message, const std::string& hint) {
   return code;
 }
 
+// Set once the store's location is known: the hint for a store failure depends on the backend.
+bool g_postgresql = false;
+
+// The store named by the global options (or the same options after the command), else by the
+// environment, else the default file.
+keystore::StoreLocation store_location(const std::optional<std::string>& path,
+                                       const std::optional<std::string>& url) {
+  if (path && url) throw cli::UsageError("give --store PATH or --url URL, not both");
+  keystore::StoreLocation where;
+  where.pg.application_name = "smime-keystore";
+  if (url) {
+    where.url = *url;
+  } else if (path) {
+    where.path = *path;
+  } else if (const char* env = std::getenv("SMIME_KEYSTORE_URL"); env != nullptr && *env != '\0') {
+    where.url = env;
+  } else if (const char* file = std::getenv("SMIME_KEYSTORE"); file != nullptr && *file != '\0') {
+    where.path = file;
+  } else {
+    where.path = "/var/lib/smime-milter/keystore.db";
+  }
+  return where;
+}
+
 int run(int argc, char** argv) {
   std::vector<std::string> words(argv + 1, argv + argc);
-  std::string store_path;
-  if (const char* env = std::getenv("SMIME_KEYSTORE"); env != nullptr && *env != '\0')
-    store_path = env;
-  else
-    store_path = "/var/lib/smime-milter/keystore.db";
+  std::optional<std::string> path, url;
   // Global options come before the command.
   std::size_t i = 0;
   for (; i < words.size() && words[i].rfind("--", 0) == 0; ++i) {
-    if (words[i] == "--help") {
+    const std::string& w = words[i];
+    if (w == "--help") {
       std::cout << kUsage;
       return cli::kOk;
     }
-    if (words[i] == "--store" && i + 1 < words.size())
-      store_path = words[++i];
-    else if (words[i].rfind("--store=", 0) == 0)
-      store_path = words[i].substr(8);
+    if ((w == "--store" || w == "--url") && i + 1 < words.size())
+      (w == "--store" ? path : url) = words[++i];
+    else if (w.rfind("--store=", 0) == 0)
+      path = w.substr(8);
+    else if (w.rfind("--url=", 0) == 0)
+      url = w.substr(6);
     else
-      throw cli::UsageError("unknown option " + words[i] + " before the command");
+      throw cli::UsageError("unknown option " + w + " before the command");
   }
   if (i >= words.size()) throw cli::UsageError("no command given");
   const std::string name = words[i];
@@ -107,8 +134,12 @@ int run(int argc, char** argv) {
   std::vector<std::string> rest(words.begin() + static_cast<std::ptrdiff_t>(i) + 1, words.end());
   std::vector<OptSpec> specs = it->second.options;
   specs.push_back({"store", true});  // also accepted after the command
-  cli::Context ctx{cli::parse(name, rest, specs), store_path, nullptr};
-  if (auto s = ctx.args.one("store")) ctx.store_path = *s;
+  specs.push_back({"url", true});
+  cli::Args args = cli::parse(name, rest, specs);
+  if (auto s = args.one("store")) path = *s;
+  if (auto u = args.one("url")) url = *u;
+  cli::Context ctx{std::move(args), store_location(path, url), nullptr};
+  g_postgresql = ctx.where.is_postgresql();
   return it->second.run(ctx);
 }
 
@@ -129,7 +160,10 @@ int main(int argc, char** argv) {
         return fail(cli::kBadInput, e.what(), "give --key-pass or set SMIME_KEYSTORE_KEY_PASS_FILE");
       case keystore::ErrorKind::store:
         return fail(cli::kStore, e.what(),
-                    "check --store / $SMIME_KEYSTORE, the file's owner and mode, and free space");
+                    g_postgresql
+                        ? "check --url / $SMIME_KEYSTORE_URL, that the database is up, and the role's "
+                          "privileges (smime-keystore(1), DATABASE ROLES)"
+                        : "check --store / $SMIME_KEYSTORE, the file's owner and mode, and free space");
     }
     return fail(cli::kStore, e.what(), "");
   } catch (const smime::Error& e) {

@@ -45,6 +45,18 @@ std::optional<std::string> existing_for(Store& store, const std::string& from, c
   return std::nullopt;
 }
 
+// Whether a harvest of a certificate already stored changes anything (its last use, its capabilities).
+bool refreshes(const CertRecord& known, const HarvestInput& in, Time now) {
+  return last_use_stale(known.last_used, now) ||
+         (in.capabilities.present && in.signing_time &&
+          (!known.capabilities_time || *known.capabilities_time < *in.signing_time));
+}
+
+HarvestDecision already_known(const std::string& fingerprint) {
+  return HarvestDecision{
+      HarvestOutcome::already_known, "certificate already in the store", fingerprint, std::nullopt, {}};
+}
+
 }  // namespace
 
 std::string to_string(HarvestOutcome o) {
@@ -77,17 +89,22 @@ HarvestDecision harvest(Store& store, const HarvestInput& in, const HarvestPolic
       return refuse(fp, "chain does not validate to a trust anchor: " + *err);
   }
 
+  // The common case, a signer seen before with nothing to refresh, is a read: no write transaction
+  // (and no writer lock) for it.
+  if (std::optional<CertRecord> known = store.find(fp); known && !refreshes(*known, in, now))
+    return already_known(fp);
+
   HarvestDecision d;
   d.fingerprint = fp;
   store.in_transaction([&] {
+    // Decided again under the writer lock: another process may have stored it since.
     if (std::optional<CertRecord> known = store.find(fp)) {
       // Written only when it changes something (each write is a synced transaction).
       if (last_use_stale(known->last_used, now)) store.mark_used(fp, now);
       if (in.capabilities.present && in.signing_time &&
           (!known->capabilities_time || *known->capabilities_time < *in.signing_time))
         store.set_capabilities(fp, in.capabilities, *in.signing_time);
-      d.outcome = HarvestOutcome::already_known;
-      d.reason = "certificate already in the store";
+      d = already_known(fp);
       return;
     }
     const std::string domain = domain_of(in.from_address);

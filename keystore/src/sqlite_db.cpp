@@ -23,6 +23,13 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   stmt_.reset(s);
 }
 
+Statement::Statement(Db* home, std::string sql, StmtPtr stmt)
+    : db_(home->get()), stmt_(std::move(stmt)), home_(home), sql_(std::move(sql)) {}
+
+Statement::~Statement() {
+  if (home_ != nullptr && stmt_) home_->give_back(std::move(sql_), std::move(stmt_));
+}
+
 Statement& Statement::bind(int index, std::int64_t v) {
   if (sqlite3_bind_int64(stmt_.get(), index, v) != SQLITE_OK) throw_error(db_, "binding a parameter");
   return *this;
@@ -82,6 +89,26 @@ Db::Db(const std::string& path, int flags) {
   db_.reset(db);  // sqlite3_open_v2 may return a handle even on failure; it must be closed
   if (rc != SQLITE_OK) throw_error(db, "opening " + path);
   sqlite3_extended_result_codes(db, 1);
+}
+
+Statement Db::prepare(std::string_view sql) {
+  std::string text(sql);
+  if (auto it = idle_.find(text); it != idle_.end()) {
+    StmtPtr stmt = std::move(it->second);
+    idle_.erase(it);
+    return Statement(this, std::move(text), std::move(stmt));
+  }
+  Statement fresh(db_.get(), sql);
+  return Statement(this, std::move(text), std::move(fresh.stmt_));
+}
+
+void Db::give_back(std::string sql, StmtPtr stmt) noexcept {
+  sqlite3_reset(stmt.get());  // ends its read of the database (a WAL snapshot) now
+  sqlite3_clear_bindings(stmt.get());
+  try {
+    idle_.emplace(std::move(sql), std::move(stmt));  // a second one of the same SQL is finalized
+  } catch (...) {
+  }
 }
 
 void Db::exec(std::string_view sql) {

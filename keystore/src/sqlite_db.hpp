@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace keystore::sql {
 
@@ -28,9 +29,19 @@ struct Blob {
 
 [[noreturn]] void throw_error(sqlite3* db, std::string_view what);
 
+class Db;
+
+// A prepared statement. One from Db::prepare() goes back to its connection's cache when it ends (reset,
+// bindings cleared), so the SQL of a store method is compiled once per connection, not once per call.
 class Statement {
  public:
-  Statement(sqlite3* db, std::string_view sql);
+  Statement(sqlite3* db, std::string_view sql);  // prepared now, finalized at the end
+  Statement(Db* home, std::string sql, StmtPtr stmt);
+  ~Statement();
+  Statement(Statement&& other) noexcept = default;
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
 
   Statement& bind(int index, std::int64_t v);
   Statement& bind(int index, std::string_view v);
@@ -56,8 +67,11 @@ class Statement {
   bool is_null(int col) const;
 
  private:
+  friend class Db;
   sqlite3* db_;
   StmtPtr stmt_;
+  Db* home_ = nullptr;  // the connection whose cache takes the statement back; null: finalize
+  std::string sql_;
 };
 
 class Db {
@@ -66,12 +80,17 @@ class Db {
   sqlite3* get() const { return db_.get(); }
   void exec(std::string_view sql);
   void rollback() noexcept;  // ROLLBACK, ignoring failure (used while another exception propagates)
-  Statement prepare(std::string_view sql) { return Statement(db_.get(), sql); }
+  // A statement for sql, from the cache when one is idle there.
+  Statement prepare(std::string_view sql);
   std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
   int changes() const { return sqlite3_changes(db_.get()); }
 
  private:
+  friend class Statement;
+  void give_back(std::string sql, StmtPtr stmt) noexcept;
+
   DbPtr db_;
+  std::unordered_map<std::string, StmtPtr> idle_;  // declared after db_: finalized before it closes
 };
 
 }  // namespace keystore::sql

@@ -10,7 +10,7 @@ namespace keystore::sql {
 namespace {
 
 // Never edit a released migration; append a new one.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 1: the first schema.
     R"sql(
 CREATE TABLE certificates (
@@ -79,6 +79,48 @@ CREATE TABLE warnings (
   message TEXT    NOT NULL
 );
 CREATE INDEX warnings_time ON warnings (time);
+)sql",
+    // 2: the change counter (bumped by triggers, so that every writer counts, the CLI included; a
+    // certificate's last use does not count), and the shared revocation cache with its fetch claims.
+    R"sql(
+CREATE TABLE store_generation (generation INTEGER NOT NULL);
+INSERT INTO store_generation (generation) VALUES (0);
+CREATE TRIGGER certificates_generation_insert AFTER INSERT ON certificates
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER certificates_generation_delete AFTER DELETE ON certificates
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER certificates_generation_update
+  AFTER UPDATE OF origin, der, capabilities, capabilities_time ON certificates
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER private_keys_generation_insert AFTER INSERT ON private_keys
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER private_keys_generation_update AFTER UPDATE ON private_keys
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER private_keys_generation_delete AFTER DELETE ON private_keys
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER trust_anchors_generation_insert AFTER INSERT ON trust_anchors
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER trust_anchors_generation_update AFTER UPDATE ON trust_anchors
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER trust_anchors_generation_delete AFTER DELETE ON trust_anchors
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TABLE revocation_cache (
+  kind        TEXT    NOT NULL,
+  key         TEXT    NOT NULL,
+  url         TEXT    NOT NULL,
+  stored_at   INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  this_update INTEGER,
+  next_update INTEGER,
+  payload     BLOB    NOT NULL,
+  PRIMARY KEY (kind, key)
+);
+CREATE INDEX revocation_cache_expires ON revocation_cache (expires_at);
+CREATE TABLE revocation_fetches (
+  key        TEXT PRIMARY KEY,
+  token      TEXT NOT NULL,
+  expires_at REAL NOT NULL                        -- seconds since the epoch, the database's clock
+);
 )sql",
 };
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "keystore/error.hpp"
+#include "random_token.hpp"
 #include "smime/cert.hpp"
 #include "sqlite_db.hpp"
 #include "sqlite_schema.hpp"
@@ -61,10 +62,13 @@ void create_private_file(const std::string& path) {
   if (rc != 0) throw Error(ErrorKind::store, "cannot set the mode of " + path + ": " + std::strerror(errno));
 }
 
+// Seconds since the epoch on the database's clock (here the host's), as the fetch claims count them.
+constexpr const char* kDbNow = "((julianday('now') - 2440587.5) * 86400.0)";
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, const SqliteOptions& o)
-      : db_(path, o.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) {
+      : db_(path, o.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE), path_(path) {
     sqlite3_busy_timeout(db_.get(), static_cast<int>(o.busy_timeout.count()));
     db_.exec("PRAGMA foreign_keys = ON");
     if (o.read_only) {
@@ -81,6 +85,8 @@ class SqliteStore final : public Store {
     db_.exec("PRAGMA synchronous = FULL");
     sql::migrate(db_);
   }
+
+  std::string describe() const override { return "SQLite file " + path_; }
 
   void in_transaction(const std::function<void()>& fn) override {
     if (depth_ > 0) {
@@ -343,8 +349,71 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  std::int64_t generation() override {
+    Statement s = db_.prepare("SELECT generation FROM store_generation");
+    return s.step() ? s.integer(0) : 0;
+  }
+
+  std::optional<RevocationEntry> revocation_entry(std::string_view kind, std::string_view key) override {
+    Statement s = db_.prepare(
+        "SELECT url, stored_at, expires_at, this_update, next_update, payload FROM revocation_cache"
+        " WHERE kind = ?1 AND key = ?2");
+    s.bind_all(kind, key);
+    if (!s.step()) return std::nullopt;
+    RevocationEntry e{std::string(kind), std::string(key), s.text(0), s.integer(1), s.integer(2), {}, {},
+                      s.blob(5)};
+    if (!s.is_null(3)) e.this_update = s.integer(3);
+    if (!s.is_null(4)) e.next_update = s.integer(4);
+    return e;
+  }
+
+  void put_revocation_entry(const RevocationEntry& e) override {
+    db_.prepare(
+           "INSERT OR REPLACE INTO revocation_cache"
+           " (kind, key, url, stored_at, expires_at, this_update, next_update, payload)"
+           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+        .bind_all(std::string_view(e.kind), std::string_view(e.key), std::string_view(e.url), e.stored_at,
+                  e.expires_at, e.this_update, e.next_update, Blob{e.payload})
+        .run();
+  }
+
+  void remove_revocation_entry(std::string_view kind, std::string_view key,
+                               std::optional<Time> expired_by) override {
+    db_.prepare(
+           "DELETE FROM revocation_cache WHERE kind = ?1 AND key = ?2 AND (?3 IS NULL OR expires_at <= ?3)")
+        .bind_all(kind, key, expired_by)
+        .run();
+  }
+
+  std::int64_t purge_revocation_entries(Time now) override {
+    db_.prepare("DELETE FROM revocation_cache WHERE expires_at <= ?1").bind_all(now).run();
+    const std::int64_t n = db_.changes();
+    db_.exec(std::string("DELETE FROM revocation_fetches WHERE expires_at <= ") + kDbNow);
+    return n;
+  }
+
+  std::optional<std::string> claim_revocation_fetch(std::string_view key,
+                                                    std::chrono::seconds bound) override {
+    const std::string token = random_token();
+    db_.prepare(std::string("INSERT INTO revocation_fetches (key, token, expires_at) VALUES (?1, ?2, ") +
+                kDbNow +
+                " + ?3)"
+                " ON CONFLICT (key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at"
+                " WHERE revocation_fetches.expires_at <= " +
+                kDbNow)
+        .bind_all(key, std::string_view(token), static_cast<std::int64_t>(bound.count()))
+        .run();
+    if (db_.changes() == 0) return std::nullopt;
+    return token;
+  }
+
+  void release_revocation_fetch(std::string_view key, std::string_view token) override {
+    db_.prepare("DELETE FROM revocation_fetches WHERE key = ?1 AND token = ?2").bind_all(key, token).run();
+  }
+
  private:
   sql::Db db_;
+  std::string path_;
   int depth_ = 0;  // nesting of in_transaction(); 0 outside any transaction
 };
 

@@ -1,12 +1,12 @@
-// The revocation cache: entries in memory, and (when a directory is configured) one file per entry,
-// written to a temporary name and renamed. The cache stores bytes and dates; it does not judge them:
-// an entry read back from a file comes with verified = false and the checker verifies it again (and
-// erases it when it does not verify). Unreadable, foreign or corrupt files are ignored and removed.
-// Thread-safe. Disk trouble after construction never throws: the entry then lives in memory only.
+// The revocation cache: entries in memory, in front of a CacheStore (cache_store.hpp: files by default,
+// or a store shared by several gateways). The cache stores bytes and dates; it does not judge them: an
+// entry read back from the store comes with verified = false and the checker verifies it again (and
+// erases it when it does not verify). Thread-safe. Trouble with the store never throws here: a load
+// that fails is a miss, a save that fails leaves the entry in memory only.
 #pragma once
 
+#include <chrono>
 #include <ctime>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,6 +14,7 @@
 #include <string>
 
 #include "internal.hpp"
+#include "revocation/cache_store.hpp"
 
 namespace revocation::detail {
 
@@ -34,24 +35,32 @@ using EntryPtr = std::shared_ptr<const Entry>;
 
 class Cache {
  public:
-  // Creates `directory` (0700) when missing; empty: memory only. Throws smime::Error(io) when it cannot.
-  explicit Cache(std::filesystem::path directory);
+  // `store` null: memory only.
+  explicit Cache(std::shared_ptr<CacheStore> store);
 
-  // The entry from memory, else from its file (verified = false); an expired entry is erased (memory and
-  // file) and not returned.
+  // The entry from memory, else from the store (verified = false); an expired entry is erased and not
+  // returned.
   EntryPtr get(const std::string& kind, const std::string& key, std::time_t now);
-  // Stores in memory and, when `persist` and a directory is set, in the entry's file.
+  // From the store only, past what memory holds (another process may have renewed it); nullptr when
+  // the store has nothing unexpired.
+  EntryPtr reload(const std::string& kind, const std::string& key, std::time_t now);
+  // Stores in memory and, when `persist`, in the store.
   void put(Entry entry, bool persist = true);
   void erase(const std::string& kind, const std::string& key);
   // As the CLI shows it; nullopt when there is no such entry (expired ones are shown).
   std::optional<CacheEntry> describe(const std::string& kind, const std::string& key);
 
- private:
-  std::filesystem::path file_for(const std::string& kind, const std::string& key) const;
-  EntryPtr read_file(const std::string& kind, const std::string& key);
-  void write_file(const Entry& entry);
+  // The cross-process single flight of the store (see CacheStore); granted when not shared.
+  bool shared() const { return store_ && store_->shared(); }
+  std::optional<std::string> claim(const std::string& flight, std::chrono::seconds bound);
+  void release(const std::string& flight, const std::string& token) noexcept;
 
-  std::filesystem::path dir_;
+ private:
+  EntryPtr load(const std::string& kind, const std::string& key) noexcept;
+  void remove_stored(const std::string& kind, const std::string& key,
+                     std::optional<std::time_t> expired_by) noexcept;
+
+  std::shared_ptr<CacheStore> store_;
   std::mutex mutex_;
   std::map<std::string, EntryPtr> memory_;
   unsigned long puts_ = 0;

@@ -1,5 +1,7 @@
 // Checker: the order of methods, fallback, the cache and single flight around ocsp.cpp, crl.cpp, fetch.cpp.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "cache.hpp"
@@ -17,6 +19,8 @@ using namespace detail;
 namespace {
 
 constexpr const char* kNegative = "undetermined";
+// How often a Checker waiting for another process's fetch looks for its entry in a shared store.
+constexpr std::chrono::milliseconds kSharedPoll{100};
 
 // What one method found: the verdict, the URL that gave it, and the attempts made on the way.
 struct Outcome {
@@ -68,10 +72,16 @@ std::string key_of_issuer(X509* issuer) {
          ":key-sha1:" + hex(md, md_len);
 }
 
+std::shared_ptr<CacheStore> cache_store_of(const Options& o) {
+  if (o.cache_store) return o.cache_store;
+  if (o.cache_directory.empty()) return nullptr;
+  return make_file_cache_store(o.cache_directory);
+}
+
 }  // namespace
 
 struct Checker::Impl {
-  explicit Impl(Options o) : options(std::move(o)), cache(options.cache_directory) {}
+  explicit Impl(Options o) : options(std::move(o)), cache(cache_store_of(options)) {}
 
   Options options;
   Cache cache;
@@ -94,7 +104,10 @@ struct Checker::Impl {
 
   // A negative entry for `key`, as a Verdict.
   std::optional<Verdict> negative(const std::string& key, std::time_t now) {
-    EntryPtr e = cache.get(kNegative, key, now);
+    return negative_of(cache.get(kNegative, key, now), key);
+  }
+
+  std::optional<Verdict> negative_of(const EntryPtr& e, const std::string& key) {
     if (!e) return std::nullopt;
     if (e->verdict) return e->verdict;
     std::size_t nl = e->payload.find('\n');
@@ -164,7 +177,11 @@ struct Checker::Impl {
         out.attempts.push_back("ocsp " + url + ": not cached");
         continue;
       }
-      Verdict v = ocsp_flight.run(url + " " + id, [&] { return fetch_ocsp(url, id, cert, issuer, now); });
+      Verdict v = ocsp_flight.run(url + " " + id, [&] {
+        return across_processes<Verdict>(
+            "ocsp " + url + " " + id, [&] { return stored_ocsp(url, id, cert, issuer, now); },
+            [&] { return fetch_ocsp(url, id, cert, issuer, now); });
+      });
       out.verdict = v;
       out.negative_hit = false;
       out.fetched = true;
@@ -172,6 +189,26 @@ struct Checker::Impl {
       if (v.status != Status::undetermined) return out;
     }
     return out;
+  }
+
+  // What another process's fetch of (url, id) left in the shared store: the response (verified
+  // again), or its negative entry.
+  std::optional<Verdict> stored_ocsp(const std::string& url, const std::string& id, X509* cert, X509* issuer,
+                                     std::time_t now) {
+    if (EntryPtr e = cache.reload("ocsp", id, now)) {
+      Verdict checked = check_ocsp_response(e->payload, nullptr, cert, issuer, now, options);
+      if (checked.status != Status::undetermined) {
+        Entry copy = *e;
+        copy.verified = true;
+        copy.verdict = checked;
+        copy.expires_at = std::min(copy.expires_at, checked.expires_at);
+        cache.put(std::move(copy), false);
+        return checked;
+      }
+    }
+    for (const std::string& key : {"ocsp " + url, "ocsp " + url + " " + id})
+      if (std::optional<Verdict> v = negative_of(cache.reload(kNegative, key, now), key)) return v;
+    return std::nullopt;
   }
 
   Verdict fetch_ocsp(const std::string& url, const std::string& id, X509* cert, X509* issuer,
@@ -269,7 +306,11 @@ struct Checker::Impl {
         out.attempts.push_back("crl " + url + ": not cached");
         continue;
       }
-      CrlLoad load = crl_flight.run(key, [&] { return fetch_crl(url, key, cert, issuer, now); });
+      CrlLoad load = crl_flight.run(key, [&] {
+        return across_processes<CrlLoad>(
+            "crl " + key, [&] { return stored_crl(url, key, cert, issuer, now, cached_at); },
+            [&] { return fetch_crl(url, key, cert, issuer, now); });
+      });
       out.negative_hit = false;
       out.fetched = true;
       if (load.why != Why::none) {
@@ -290,6 +331,60 @@ struct Checker::Impl {
       if (v.status != Status::undetermined) return out;
     }
     return out;
+  }
+
+  // What another process's fetch of the CRL left in the shared store: a CRL stored after the one we
+  // had (`had_stored_at`, 0 for none), verified again, or its negative entry.
+  std::optional<CrlLoad> stored_crl(const std::string& url, const std::string& key, X509* cert, X509* issuer,
+                                    std::time_t now, std::time_t had_stored_at) {
+    if (EntryPtr e = cache.reload("crl", key, now); e && e->stored_at > had_stored_at) {
+      CrlPtr parsed = parse_crl(e->payload);
+      if (parsed && !verify_crl(parsed.get(), cert, issuer)) {
+        CrlLoad load;
+        load.crl = share_crl(std::move(parsed));
+        Entry copy = *e;
+        copy.verified = true;
+        copy.crl = load.crl;
+        cache.put(std::move(copy), false);
+        return load;
+      }
+    }
+    for (const std::string& neg : {"crl " + url, "crl " + url + " " + key})
+      if (std::optional<Verdict> v = negative_of(cache.reload(kNegative, neg, now), neg)) {
+        CrlLoad load;
+        load.why = v->why;
+        load.detail = v->detail;
+        return load;
+      }
+    return std::nullopt;
+  }
+
+  // One fetch across the processes sharing the cache store: claim it (for at most the fetch timeout
+  // and a margin), or wait for the claimant's entry; fetch when claimed, or when the wait ran out.
+  // Without a shared store, just the fetch (the per-process single flight is around this).
+  template <typename T, typename FromStore, typename Fetch>
+  T across_processes(const std::string& flight, FromStore&& from_store, Fetch&& fetch) {
+    if (!cache.shared()) return fetch();
+    const auto bound =
+        std::chrono::duration_cast<std::chrono::seconds>(options.timeout) + std::chrono::seconds(5);
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    for (;;) {
+      std::optional<std::string> token = cache.claim(flight, bound);
+      if (token || std::chrono::steady_clock::now() >= deadline) {
+        struct Release {
+          Cache& cache;
+          const std::string& flight;
+          const std::optional<std::string>& token;
+          ~Release() {
+            if (token) cache.release(flight, *token);
+          }
+        } release{cache, flight, token};
+        if (std::optional<T> got = from_store()) return std::move(*got);  // finished just before our claim
+        return fetch();
+      }
+      std::this_thread::sleep_for(kSharedPoll);
+      if (std::optional<T> got = from_store()) return std::move(*got);
+    }
   }
 
   CrlLoad fetch_crl(const std::string& url, const std::string& key, X509* cert, X509* issuer,

@@ -10,7 +10,9 @@
 // stored as "updated", and more than one update from the same domain within `warning_window` adds a
 // warning (returned, and kept for `smime-keystore harvested`). After storing, harvested certificates
 // beyond `size_limit_bytes` are evicted, least recently used first; imported ones never are.
-// Everything happens in one transaction.
+// Every change happens in one write transaction, decided under the store's writer lock, so the rules
+// hold when several processes (several gateways on one PostgreSQL store) harvest the same sender at once;
+// a certificate already known with nothing to refresh is answered by a read alone.
 #pragma once
 
 #include <cstdint>

@@ -84,6 +84,18 @@ struct WarningRecord {
   std::string message;
 };
 
+// One entry of the shared revocation cache, as revocation/ persists it: bytes and dates, not judged
+// (the checker verifies a payload it reads back before using it).
+struct RevocationEntry {
+  std::string kind;  // "ocsp", "crl", "undetermined"
+  std::string key;
+  std::string url;
+  Time stored_at = 0;
+  Time expires_at = 0;  // not used from then on
+  std::optional<Time> this_update, next_update;
+  std::string payload;
+};
+
 struct ListFilter {
   std::string address;  // exact e-mail address (case-insensitive)
   std::string domain;   // addresses in the domain, or dNSName exact/wildcard covering it

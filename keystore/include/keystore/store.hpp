@@ -7,9 +7,11 @@
 //  - failures of the storage throw keystore::Error(store); "not there" is an empty optional or false;
 //  - fingerprints are SHA-256, upper-case hex, colon separated (as smime::fingerprint_sha256);
 //  - the store holds no policy: which certificate qualifies is decided in lookup.hpp and harvest.hpp.
-// A Store is used by one thread at a time; open one per thread or process.
+// A Store is used by one thread at a time: open one per thread, or share a few through a StorePool
+// (store_pool.hpp). Open either backend with open_store() (open_store.hpp).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -67,6 +69,33 @@ class Store {
   virtual int count_updates(std::string_view domain, Time since) = 0;
   virtual void add_warning(const WarningRecord& w) = 0;
   virtual std::vector<WarningRecord> warnings_since(Time since) = 0;
+
+  // What this store is, for logs and messages ("SQLite file PATH", "PostgreSQL database DB on HOST");
+  // never a password.
+  virtual std::string describe() const;
+
+  // --- change counter
+  // Grows with every committed change, by any process, to certificates (their last use excepted), private
+  // keys and trust anchors; harvest logs, warnings and the revocation cache do not count. A cache of
+  // decoded keys, anchors or lookups keyed by it is current while it is unchanged. One cheap read.
+  virtual std::int64_t generation();
+
+  // --- the shared revocation cache (revocation.cache "keystore"): entries with their expiry, negative
+  // ones included ("undetermined"), and a claim per fetch so that one gateway fetches while the others
+  // wait for its entry. These writes do not take part in the change counter.
+  virtual std::optional<RevocationEntry> revocation_entry(std::string_view kind, std::string_view key);
+  virtual void put_revocation_entry(const RevocationEntry& e);  // replaces an entry of the same kind and key
+  // Removes the entry; with `expired_by`, only if it expires at or before that time (so that an entry
+  // another gateway has just renewed stays).
+  virtual void remove_revocation_entry(std::string_view kind, std::string_view key,
+                                       std::optional<Time> expired_by = std::nullopt);
+  // Removes the entries expired by `now` and the fetch claims expired on the database's clock.
+  virtual std::int64_t purge_revocation_entries(Time now);
+  // Claims the fetch `key` for at most `bound` (on the database's clock, shared by every host): returns
+  // a token when claimed, nullopt while another holder's claim has not expired. A holder that dies
+  // holds nothing once its bound has passed.
+  virtual std::optional<std::string> claim_revocation_fetch(std::string_view key, std::chrono::seconds bound);
+  virtual void release_revocation_fetch(std::string_view key, std::string_view token);
 };
 
 }  // namespace keystore

@@ -23,7 +23,14 @@
 //    spares every certificate behind that responder or CRL; a response that fetched but did not do
 //    (replayed, bad signature, unknown...) is kept per OCSP URL and certificate id. A CRL past nextUpdate
 //    is fetched again (at most once per negative_cache); while that fails it is used within its grace.
-//    The cache directory is created 0700; files are 0600. Expired entries are removed when looked up.
+//    The cache directory is created 0700 (an existing one writable by its group or others is refused);
+//    files are 0600. Expired entries are removed when looked up.
+//    Shared cache: Options::cache_store replaces the files by another CacheStore (cache_store.hpp), e.g.
+//    the keystore's database shared by several gateways. Then an answer fetched by one gateway is used by
+//    all until it expires, negative entries spare every gateway the dead responder, and single flight
+//    holds across gateways: a fetch is claimed in the store for at most timeout + 5 s; a Checker that
+//    finds it claimed waits for the claimant's entry (polling the store) and fetches itself only if
+//    none came within that bound. Trouble with the store is a cache miss, never a failed check.
 //
 // OCSP (RFC 6960): the request carries a nonce; a response is used only when its signature verifies
 // (the issuer itself or a responder certificate issued by it with id-kp-OCSPSigning), it answers for the
@@ -50,6 +57,7 @@
 #include <string>
 #include <vector>
 
+#include "revocation/cache_store.hpp"
 #include "smime/ossl.hpp"
 
 namespace revocation {
@@ -114,7 +122,8 @@ struct Options {
   std::chrono::seconds ocsp_max_age{7 * 24 * 3600};
   std::chrono::seconds crl_grace{24 * 3600};
   std::chrono::seconds negative_cache{300};
-  std::filesystem::path cache_directory;  // empty: memory only (created 0700 when missing)
+  std::filesystem::path cache_directory;    // empty: memory only (created 0700 when missing)
+  std::shared_ptr<CacheStore> cache_store;  // when set, used instead of cache_directory (shared caches)
 };
 
 // A cache entry as the CLI shows it.
@@ -124,7 +133,7 @@ struct CacheEntry {
       key;  // what it is keyed by: ocsp "sha1:NAMEHASH:KEYHASH:SERIAL"; crl "name-sha256:...:key-sha1:...
             // URL"; undetermined "ocsp URL", "ocsp URL CERTID" or "crl URL"
   std::string url;
-  std::filesystem::path file;  // empty for memory-only entries
+  std::filesystem::path file;  // empty for memory-only entries and entries not in files
   std::time_t stored_at = 0;
   std::time_t expires_at = 0;
   std::optional<std::time_t> this_update, next_update;

@@ -1,12 +1,34 @@
 #!/bin/bash
-# cli_test.sh SMIME_KEYSTORE_BIN PKI_DIR — runs the real smime-keystore on a temporary store and checks
-# outputs, exit codes and what ends up in the store. Table-style: each check says want/got.
+# cli_test.sh SMIME_KEYSTORE_BIN PKI_DIR [PG_FIXTURE_DIR] — runs the real smime-keystore on a temporary
+# store and checks outputs, exit codes and what ends up in the store. Table-style: each check says
+# want/got. With PG_FIXTURE_DIR (the test server of test/pg/pg-server.sh), the store is a new
+# PostgreSQL database given by $SMIME_KEYSTORE_URL, and `copy` both ways and the database roles of
+# smime-keystore(1) are checked too.
 set -uo pipefail
-BIN=$1 PKI=$2
+BIN=$1 PKI=$2 PG=${3:-}
 command -v sqlite3 > /dev/null || { echo "this test needs the sqlite3 command (apt install sqlite3)" >&2; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/ks-cli.XXXXXX")
-trap 'rm -rf -- "$T"' EXIT
-export SMIME_KEYSTORE=$T/ks.db
+umask 022
+if [ -n "$PG" ]; then
+  ADMIN=$(cat "$PG/conninfo") || { echo "no test PostgreSQL in $PG" >&2; exit 1; }
+  DB=ks_cli_$$_$RANDOM
+  psql -X -q "$ADMIN" -c "CREATE DATABASE $DB" > /dev/null || exit 1
+  URL="$ADMIN dbname=$DB"
+  export SMIME_KEYSTORE_URL=$URL
+  unset SMIME_KEYSTORE
+  cleanup() {
+    psql -X -q "$ADMIN" -c "DROP DATABASE IF EXISTS $DB" -c "DROP DATABASE IF EXISTS ${DB}_back" \
+      -c "DROP ROLE IF EXISTS ${DB}_milter" -c "DROP ROLE IF EXISTS ${DB}_admin" > /dev/null 2>&1
+    rm -rf -- "$T"
+  }
+  trap cleanup EXIT
+  q() { psql -X -qtA "$URL" -c "$1"; }  # one query on the store
+else
+  trap 'rm -rf -- "$T"' EXIT
+  export SMIME_KEYSTORE=$T/ks.db
+  unset SMIME_KEYSTORE_URL
+  q() { sqlite3 "$SMIME_KEYSTORE" "$1"; }
+fi
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 # expect CODE CMD... : runs the command, keeps stdout in $T/out and stderr in $T/err
@@ -29,7 +51,9 @@ expect 5 "$BIN" --store /nonexistent-dir/ks.db list; one_line_stderr
 
 # --- import: PEM chain (CA skipped), DER, PKCS#7, refusal, force, PKCS#12 with passphrase
 expect 0 "$BIN" import "$PKI/alice.chain.pem";  contains "$T/out" "imported"; contains "$T/err" "skipped CA"
-[ "$(stat -c %a "$SMIME_KEYSTORE")" = 600 ] || fail "store mode want 600 got $(stat -c %a "$SMIME_KEYSTORE")"
+if [ -z "$PG" ]; then
+  [ "$(stat -c %a "$SMIME_KEYSTORE")" = 600 ] || fail "store mode want 600 got $(stat -c %a "$SMIME_KEYSTORE")"
+fi
 openssl x509 -in "$PKI/bob.pem" -outform DER -out "$T/bob.der"
 expect 0 "$BIN" import "$T/bob.der"
 openssl crl2pkcs7 -nocrl -certfile "$PKI/carol.pem" -out "$T/carol.p7b"
@@ -54,7 +78,7 @@ expect 0 "$BIN" import --pass "file:$T/pw" "$PKI/gw-new.p12"; contains "$T/out" 
 expect 0 "$BIN" import --key "$PKI/gw-old.key" "$PKI/gw-old.pem"
 echo kek > "$T/kek"
 expect 0 "$BIN" import --key-pass "file:$T/kek" --key "$PKI/carol.key" "$PKI/carol.pem"
-[ "$(sqlite3 "$SMIME_KEYSTORE" "SELECT COUNT(*) FROM private_keys WHERE encrypted = 1 AND key_pem LIKE '%ENCRYPTED PRIVATE KEY%'")" = 1 ] \
+[ "$(q "SELECT COUNT(*) FROM private_keys WHERE encrypted AND key_pem LIKE '%ENCRYPTED PRIVATE KEY%'")" = 1 ] \
   || fail "carol's key is not stored encrypted"
 
 # --- list, show, lookup
@@ -83,7 +107,7 @@ done
 # --- export and import back
 expect 0 "$BIN" export --all --out "$T/all.pem"
 n_exported=$(grep -c "BEGIN CERTIFICATE" "$T/all.pem")
-n_stored=$(sqlite3 "$SMIME_KEYSTORE" "SELECT COUNT(*) FROM certificates")
+n_stored=$(q "SELECT COUNT(*) FROM certificates")
 [ "$n_exported" = "$n_stored" ] || fail "export --all: want $n_stored certificates got $n_exported"
 expect 0 "$BIN" export "$ALICE";                contains "$T/out" "BEGIN CERTIFICATE"
 expect 2 "$BIN" export
@@ -126,6 +150,71 @@ expect 0 "$BIN" generate --cn Self --email self-gen@example.org --key-size 2048 
 expect 0 "$BIN" lookup --sign self-gen@example.org
 expect 2 "$BIN" generate --cn X --country Germany --key-out "$T/x.key"
 expect 2 "$BIN" generate --cn X
+[ "$(stat -c %a "$T/gw.pem")" = 644 ] || fail "generated certificate mode want 644 got $(stat -c %a "$T/gw.pem")"
+# No output file is written through a symbolic link (one planted where the output goes).
+ln -s "$T/planted-target" "$T/link.pem"
+expect 3 "$BIN" generate --cn L --email l@example.org --key-type ec --key-out "$T/l.key" --out "$T/link.pem"
+contains "$T/err" "symbolic link"
+ln -s "$T/planted-key" "$T/link.key"
+expect 3 "$BIN" generate --cn L --email l@example.org --key-type ec --key-out "$T/link.key" --out "$T/l2.pem"
+expect 3 "$BIN" export --all --out "$T/link.pem"; contains "$T/err" "symbolic link"
+[ ! -e "$T/planted-target" ] && [ ! -e "$T/planted-key" ] || fail "a file was written through a symbolic link"
+expect 0 "$BIN" export --all --out "$T/all.pem"  # an existing regular file is replaced
+[ "$(grep -c "BEGIN CERTIFICATE" "$T/all.pem")" = "$(q "SELECT COUNT(*) FROM certificates")" ] \
+  || fail "export --all over an existing file"
+
+# --- copy: the whole store to a new SQLite file (and, on PostgreSQL, back to a new database), verified
+n_certs=$(q "SELECT COUNT(*) FROM certificates")
+n_keys=$(q "SELECT COUNT(*) FROM private_keys")
+src=${SMIME_KEYSTORE_URL:-${SMIME_KEYSTORE:-}}
+expect 0 "$BIN" copy --from "$src" --to "$T/copied.db"; contains "$T/out" "verified"
+contains "$T/out" "$n_certs certificates ($n_keys with private keys)"
+[ "$(sqlite3 "$T/copied.db" "SELECT COUNT(*) FROM certificates")" = "$n_certs" ] || fail "copy: certificate count"
+[ "$(sqlite3 "$T/copied.db" "SELECT group_concat(fingerprint) FROM (SELECT fingerprint FROM certificates ORDER BY fingerprint)")" \
+  = "$(q "SELECT string_agg(fingerprint, ',') FROM (SELECT fingerprint FROM certificates ORDER BY fingerprint) f" 2>/dev/null \
+       || q "SELECT group_concat(fingerprint) FROM (SELECT fingerprint FROM certificates ORDER BY fingerprint)")" ] \
+  || fail "copy: fingerprints differ"
+[ "$(stat -c %a "$T/copied.db")" = 600 ] || fail "copy: new SQLite file mode want 600"
+expect 0 "$BIN" --store "$T/copied.db" lookup --sign gateway@example.com
+expect 5 "$BIN" copy --from "$src" --to "$T/copied.db"; contains "$T/err" "not empty"
+expect 5 "$BIN" copy --from "$T/missing.db" --to "$T/new.db"
+expect 2 "$BIN" copy --from "$T/copied.db"
+if [ -n "$PG" ]; then
+  psql -X -q "$ADMIN" -c "CREATE DATABASE ${DB}_back" > /dev/null
+  expect 0 "$BIN" copy --from "$T/copied.db" --to "postgresql://postgres@/${DB}_back?host=$(sed 's/.*host=\([^ ]*\).*/\1/' "$PG/conninfo")&port=$(cat "$PG/port")"
+  contains "$T/out" "verified"
+  [ "$(psql -X -qtA "$ADMIN dbname=${DB}_back" -c "SELECT COUNT(*) FROM private_keys WHERE encrypted")" = 1 ] \
+    || fail "copy back: the encrypted key is not stored encrypted"
+  expect 0 "$BIN" --url "$ADMIN dbname=${DB}_back" lookup --sign gateway@example.com
+fi
+
+# --- database roles (smime-keystore(1), DATABASE ROLES): the milter's role reads keys, the admin's not
+if [ -n "$PG" ]; then
+  M=${DB}_milter A=${DB}_admin
+  psql -X -q -v ON_ERROR_STOP=1 "$URL" > "$T/grants.out" 2>&1 <<SQL || fail "GRANTs: $(cat "$T/grants.out")"
+CREATE ROLE $M LOGIN;
+CREATE ROLE $A LOGIN;
+GRANT USAGE ON SCHEMA public TO $M, $A;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO $M;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO $M, $A;
+GRANT SELECT, INSERT, UPDATE, DELETE ON certificates, certificate_emails, certificate_domains,
+  trust_anchors, harvest_log, warnings, store_generation, revocation_cache, revocation_fetches TO $A;
+GRANT SELECT ON schema_version TO $A;
+GRANT SELECT (cert_id), INSERT, UPDATE, DELETE ON private_keys TO $A;
+SQL
+  expect 0 "$BIN" --url "$URL user=$A" list --identities;   contains "$T/out" "gateway@example.com"
+  expect 0 "$BIN" --url "$URL user=$A" lookup --sign gateway@example.com
+  expect 0 "$BIN" --url "$URL user=$A" import "$PKI/alice.pem"
+  expect 0 "$BIN" --url "$URL user=$A" trust add "$PKI/root.pem"
+  expect 0 "$BIN" --url "$URL user=$A" import --key "$PKI/bob.key" "$PKI/bob.pem"   # writes a key, blind
+  expect 0 "$BIN" --url "$URL user=$A" harvested
+  if psql -X -qtA "$URL user=$A" -c "SELECT key_pem FROM private_keys" > "$T/keys" 2>&1; then
+    fail "the admin role can read private keys"
+  fi
+  contains "$T/keys" "permission denied"
+  [ "$(psql -X -qtA "$URL user=$M" -c "SELECT COUNT(*) FROM private_keys")" -ge 3 ] || fail "the milter role cannot read keys"
+  expect 0 "$BIN" --url "$URL user=$M" lookup --sign gateway@example.com
+fi
 
 if [ "$failures" -ne 0 ]; then echo "$failures check(s) failed" >&2; exit 1; fi
 echo "all CLI checks passed"

@@ -2,9 +2,12 @@
 
 #include <openssl/bn.h>
 #include <openssl/x509v3.h>
+#include <sqlite3.h>
 
 #include <random>
 #include <stdexcept>
+
+#include "pg_support.hpp"
 
 namespace kt {
 
@@ -33,6 +36,36 @@ smime::PkeyPtr pki_key(const std::string& name) {
   return smime::load_private_key(smime::read_file(pki_file(name + ".key")));
 }
 keystore::Time now() { return static_cast<keystore::Time>(std::time(nullptr)); }
+
+const char* backend_name() { return backend() == Backend::sqlite ? "sqlite" : "postgresql"; }
+
+TempStore::TempStore(Backend b) {
+  if (b == Backend::sqlite) {
+    where.path = path;
+  } else {
+    schema = pgt::create_schema();
+    where.url = pgt::conninfo_for(schema);
+  }
+  store = keystore::open_store(where);
+}
+
+TempStore::~TempStore() {
+  store.reset();
+  if (!schema.empty()) pgt::drop_schema(schema);
+}
+
+void TempStore::raw_sql(const std::string& sql) const {
+  if (!schema.empty()) {
+    pgt::exec(sql, schema);
+    return;
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) throw std::runtime_error("cannot open " + path);
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  std::string err = sqlite3_errmsg(db);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) throw std::runtime_error("raw SQL failed: " + err);
+}
 
 Issued issue(const Spec& s) {
   Issued out;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "keystore/facts.hpp"
-#include "keystore/sqlite_store.hpp"
+#include "keystore/open_store.hpp"
 #include "smime/cert.hpp"
 #include "temp_dir.hpp"
 
@@ -23,11 +23,30 @@ keystore::Time now();
 
 using TempDir = test::TempDir;
 
-// A store in a temporary directory.
+// The backend the store tests of this executable run on: test_keystore runs them on SQLite,
+// test_keystore_pg on PostgreSQL (the same test cases, linked with backend_sqlite.cpp or backend_pg.cpp).
+enum class Backend { sqlite, postgresql };
+Backend backend();
+const char* backend_name();
+
+// A fresh, empty store of the backend: a file in a temporary directory (SQLite), or a schema of its
+// own in the test server's database (PostgreSQL), dropped at the end.
 struct TempStore {
+  explicit TempStore(Backend b = backend());
+  ~TempStore();
+  TempStore(const TempStore&) = delete;
+  TempStore& operator=(const TempStore&) = delete;
+
   TempDir dir;
-  std::string path = dir.path("keystore.db");
-  std::unique_ptr<keystore::Store> store = keystore::open_sqlite_store(path);
+  std::string path = dir.path("keystore.db");  // SQLite only
+  std::string schema;                          // PostgreSQL only
+  keystore::StoreLocation where;
+  std::unique_ptr<keystore::Store> store;
+
+  std::unique_ptr<keystore::Store> reopen() const { return keystore::open_store(where); }
+  // Runs SQL on the store's database as another program would (sqlite3 C API / libpq, with the
+  // store's schema as search path).
+  void raw_sql(const std::string& sql) const;
   keystore::Store* operator->() { return store.get(); }
   keystore::Store& operator*() { return *store; }
 };

@@ -1,74 +1,42 @@
-// SqliteStore: file creation and mode, schema versioning, CRUD, filters, transactions, eviction.
-#include <sqlite3.h>
-#include <sys/stat.h>
-
+// The Store contract on either backend (test_keystore: SQLite, test_keystore_pg: PostgreSQL): schema
+// versioning, CRUD, filters, transactions, eviction. SQLite's file handling is in test_sqlite_only.cpp.
 #include <catch2/catch.hpp>
 
 #include "keystore/error.hpp"
+#include "keystore/pg_store.hpp"
 #include "keystore/sqlite_store.hpp"
 #include "keystore_support.hpp"
 
 using namespace keystore;
 
 namespace {
-unsigned mode_of(const std::string& path) {
-  struct stat st {};
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  return static_cast<unsigned>(st.st_mode & 0777);
-}
 std::int64_t add(Store& s, X509* c, Origin o = Origin::imported, Time t = kt::now()) {
   return s.add(
       NewCertificate{c, o, t, o == Origin::harvested ? "<m@x>" : "", o == Origin::harvested ? "x@y" : ""});
 }
-// Runs one SQL statement on the file with the plain C API (to tamper with it as another program would).
-void raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
-}
 }  // namespace
-
-TEST_CASE("a new store file and its WAL companions are created 0600 whatever the umask", "[store]") {
-  kt::TempDir dir;
-  const std::string path = dir.path("ks.db");
-  mode_t old = ::umask(0);
-  auto store = open_sqlite_store(path);
-  ::umask(old);
-  add(*store, kt::pki_cert("alice").get());  // a write: -wal and -shm exist while the store is open
-  CHECK(mode_of(path) == 0600);
-  CHECK(mode_of(path + "-wal") == 0600);
-  CHECK(mode_of(path + "-shm") == 0600);
-}
 
 TEST_CASE("opening records the schema version and is idempotent", "[store]") {
   kt::TempStore ts;
   add(*ts, kt::pki_cert("alice").get());
   ts.store.reset();
-  auto again = open_sqlite_store(ts.path);
+  auto again = ts.reopen();
   CHECK(again->find(smime::fingerprint_sha256(kt::pki_cert("alice").get())).has_value());
-  CHECK(sqlite_schema_version() >= 1);
+  CHECK(sqlite_schema_version() >= 2);
+  CHECK(pg_schema_version() == sqlite_schema_version());  // one schema, two dialects
 }
 
 TEST_CASE("a store from a newer program is refused with a message saying so", "[store]") {
   kt::TempStore ts;
   ts.store.reset();
-  raw_sql(ts.path, "UPDATE schema_version SET version = 999");
+  ts.raw_sql("UPDATE schema_version SET version = 999");
   try {
-    open_sqlite_store(ts.path);
+    ts.reopen();
     FAIL("opened a store with schema version 999");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::store);
     CHECK_THAT(e.what(), Catch::Contains("newer"));
   }
-}
-
-TEST_CASE("opening a missing file without create fails with a store error", "[store]") {
-  kt::TempDir dir;
-  SqliteOptions o;
-  o.create = false;
-  CHECK_THROWS_AS(open_sqlite_store(dir.path("missing.db"), o), Error);
 }
 
 TEST_CASE("certificates are found by fingerprint, prefix, e-mail (any case) and DNS name", "[store]") {

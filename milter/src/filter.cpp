@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "milter/failure.hpp"
+#include "milter/forged_results.hpp"
 #include "milter/inbound.hpp"
 #include "milter/logging.hpp"
 #include "milter/pipeline.hpp"
@@ -189,19 +190,21 @@ CallbackStatus Filter::on_eom(ConnectionContext& ctx, MilterApi& api) {
   return eom(ctx, *msg, api);
 }
 
-// A failure before the pipeline ran: the configured action of its class; when that is accept, an
-// inbound message still loses any forged result (the sender must never pre-set our verdict) and says it
+// A failure before the pipeline ran: the configured action of its class; when that is accept, the
+// message still loses any forged result (nobody may pre-set our verdict), and an inbound one says it
 // was not checked.
 CallbackStatus Filter::fail_before_pipeline(ConnectionContext& ctx, MessageContext& msg, MilterApi& api,
                                             FailureClass c, const std::string& unchecked) {
   const conf::Config& config = *msg.config;
   const conf::Action a = action_for(config.failure_actions, c);
-  if (a != conf::Action::accept || decide_direction(config, msg.envelope) != Direction::inbound) {
+  if (a != conf::Action::accept) {
     set_reply(api, failure_reply(a, c, {}, msg.envelope.queue_id), msg.envelope.queue_id);
     return status_of(a);
   }
   Verdict v;
-  v.header_edits = unprocessed_inbound_edits(config, msg.headers, unchecked);
+  v.header_edits = decide_direction(config, msg.envelope) == Direction::inbound
+                       ? unprocessed_inbound_edits(config, msg.headers, unchecked)
+                       : forged_result_edits(config, msg.headers, nullptr);
   return apply_verdict(ctx, msg, api, v);
 }
 

@@ -11,6 +11,7 @@
 #include "milter/auth_results.hpp"
 #include "milter/entity_output.hpp"
 #include "milter/failure.hpp"
+#include "milter/forged_results.hpp"
 #include "milter/pipeline.hpp"
 #include "milter/settings.hpp"
 #include "milter/signer_binding.hpp"
@@ -24,30 +25,53 @@ namespace {
 
 using auth_results::Result;
 using inbound::Content;
-using inbound::Decryption;
+using inbound::DecryptionLayer;
 using inbound::Kind;
 using inbound::SignatureLayer;
 using logging::Line;
 
-// At most this many S/MIME layers are unwrapped (triple wrap: signature, encryption, signature).
-constexpr int kMaxLayers = 3;
+// What decryption did to the message. The simple header says yes (decrypted), failed, or no (the others).
+enum class Decryption { not_encrypted, decrypted, failed, disabled };
 
-// What the layers of one message held.
+std::string_view header_value(Decryption d) {
+  switch (d) {
+    case Decryption::decrypted:
+      return "yes";
+    case Decryption::failed:
+      return "failed";
+    case Decryption::not_encrypted:
+    case Decryption::disabled:
+      return "no";
+  }
+  return "no";
+}
+
+// What the layers of one message held, outermost first.
 struct Findings {
   bool smime = false;  // the root (or what decryption gave) was S/MIME
-  inbound::DecryptionFinding decryption;
-  bool inner_signature_valid = false;    // a signature inside the encryption verified
-  std::optional<std::string> part_only;  // "signature covers only part N"
-  std::vector<SignatureLayer> layers;
-  std::optional<Content> output;     // the new content of the message (after decryption)
-  std::optional<Content> unwrapped;  // the signed content of the signature over `output` (or the root)
+  std::vector<SignatureLayer> signatures;
+  std::vector<DecryptionLayer> decryptions;
+  bool decryption_disabled = false;
+  // For each decryption, whether a signature inside it verified (EFAIL: CBC content is malleable).
+  std::vector<bool> signed_inside;
+  std::optional<std::string> part_only;    // "signature covers only part N"
+  std::optional<std::string> unreadable;   // a layer that could not be unwrapped (beyond max_layers)
+  std::optional<Content> output;           // the new content of the message (after the last decryption)
+  std::optional<Content> unsigned_output;  // `output` (or the root) without the signatures inside it
 
-  // CBC content is malleable: without a valid inner signature it is unauthenticated (EFAIL).
+  Decryption decryption() const {
+    if (std::any_of(decryptions.begin(), decryptions.end(), [](const DecryptionLayer& d) { return !d.ok; }))
+      return Decryption::failed;
+    if (!decryptions.empty()) return Decryption::decrypted;
+    return decryption_disabled ? Decryption::disabled : Decryption::not_encrypted;
+  }
   bool unauthenticated() const {
-    return decryption.state == Decryption::decrypted && !decryption.authenticated && !inner_signature_valid;
+    for (std::size_t i = 0; i < decryptions.size(); ++i)
+      if (decryptions[i].ok && !decryptions[i].authenticated && !signed_inside[i]) return true;
+    return false;
   }
   bool revocation_tempfail() const {
-    return std::any_of(layers.begin(), layers.end(),
+    return std::any_of(signatures.begin(), signatures.end(),
                        [](const SignatureLayer& l) { return l.revocation_tempfail; });
   }
 };
@@ -55,33 +79,67 @@ struct Findings {
 constexpr std::string_view kUnauthenticated =
     "unauthenticated: CBC encryption without a valid inner signature";
 
-// The overall result, the layer that decided it (inner one on ties), and the comment.
+// The overall result, the layer that decided it, and the comment.
 struct Summary {
   Result result = Result::none;
   std::string identifier;
   std::string reason;
 };
 
-Summary summarise(const Findings& f) {
+// The names of the signature layers: "signature" alone, "outer" / "inner" for two, "layer N" for more.
+void name_layers(std::vector<SignatureLayer>& layers) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (layers.size() == 1)
+      layers[i].name = "signature";
+    else if (layers.size() == 2)
+      layers[i].name = i == 0 ? "outer" : "inner";
+    else
+      layers[i].name = "layer " + std::to_string(i + 1);
+  }
+}
+
+// The worst layer decides (the inner one on ties); when every layer verified, the From binding must hold
+// on at least one of them, whose identity (the innermost such: the author's) is the identifier.
+Summary summarise(const Findings& f, const FromAddress& from) {
   Summary s;
   std::vector<std::string> notes;
-  if (f.layers.empty()) {
+  if (f.signatures.empty()) {
     if (f.part_only) {
       s.result = Result::neutral;
       notes.push_back(*f.part_only);
     }
   } else {
     const SignatureLayer* decisive = nullptr;
-    for (auto it = f.layers.rbegin(); it != f.layers.rend(); ++it)
+    for (auto it = f.signatures.rbegin(); it != f.signatures.rend(); ++it)
       if (decisive == nullptr ||
           auth_results::severity(it->result) > auth_results::severity(decisive->result))
         decisive = &*it;
     s.result = decisive->result;
     s.identifier = decisive->identifier;
-    for (const SignatureLayer& l : f.layers)
-      notes.push_back(f.layers.size() == 1 ? l.reason : l.name + ": " + l.reason);
+    const SignatureLayer* bound = nullptr;
+    for (auto it = f.signatures.rbegin(); it != f.signatures.rend() && bound == nullptr; ++it)
+      if (it->bound) bound = &*it;
+    if (s.result == Result::pass && bound == nullptr) {
+      s.result = Result::fail;
+      notes.push_back(from.ok() ? "signer does not match From"
+                                : "signer does not match From (" + from.problem + ")");
+    } else if (s.result == Result::pass) {
+      s.identifier = bound->identifier;
+    }
+    for (const SignatureLayer& l : f.signatures)
+      notes.push_back(f.signatures.size() == 1 ? l.reason : l.name + ": " + l.reason);
+    if (f.signatures.size() == 1 && s.result == Result::fail && bound == nullptr &&
+        decisive->result == Result::pass)
+      notes.pop_back();  // one layer, verified but not bound: "signer does not match From" says it all
   }
-  if (!f.decryption.note.empty()) notes.push_back(f.decryption.note);
+  if (f.unreadable) {
+    s.result = std::max(s.result, Result::permerror, [](Result a, Result b) {
+      return auth_results::severity(a) < auth_results::severity(b);
+    });
+    notes.push_back(*f.unreadable);
+  }
+  for (const DecryptionLayer& d : f.decryptions) notes.push_back(d.note);
+  if (f.decryption_disabled) notes.emplace_back("encrypted, decryption disabled");
   if (f.unauthenticated()) notes.emplace_back(kUnauthenticated);
   for (std::size_t i = 0; i < notes.size(); ++i) s.reason += (i == 0 ? "" : "; ") + notes[i];
   return s;
@@ -110,9 +168,11 @@ int strength(conf::InboundAction a) {
 
 std::vector<ClassHit> result_classes(const conf::InboundActions& a, const Findings& f, const Summary& s) {
   std::vector<ClassHit> hits;
-  if (f.decryption.state == Decryption::failed)
-    hits.push_back({InboundClass::undecryptable, a.undecryptable,
-                    f.decryption.note.substr(f.decryption.note.find(':') + 2)});
+  for (const DecryptionLayer& d : f.decryptions)
+    if (!d.ok) {
+      hits.push_back({InboundClass::undecryptable, a.undecryptable, d.note.substr(d.note.find(':') + 2)});
+      break;
+    }
   if (f.unauthenticated())
     hits.push_back({InboundClass::unauthenticated, a.unauthenticated, "CBC without a valid signature"});
   switch (s.result) {
@@ -148,46 +208,6 @@ HeaderEdit temperror_result(const std::string& ar_id, const std::string& reason)
                     auth_results::header_value(ar_id, Result::temperror, {}, reason)};
 }
 
-// Header edits that delete every forged copy of our result headers (highest index first per name);
-// `removed` gets a log line per header name found.
-std::vector<HeaderEdit> forged_result_edits(const conf::Config& config,
-                                            const smime::mime::HeaderList& headers,
-                                            std::vector<Line>* removed) {
-  std::vector<HeaderEdit> edits;
-  // Authentication-Results: only those carrying our authserv-id.
-  std::vector<int> ours;
-  int index = 0;
-  std::string ar_name = "Authentication-Results";
-  for (const auto& h : headers.items) {
-    if (!conf::iequals(h.name, "Authentication-Results")) continue;
-    ++index;
-    if (auth_results::is_ours(h.unfolded(), config.inbound.authserv_id)) {
-      ours.push_back(index);
-      ar_name = h.name;
-    }
-  }
-  for (auto it = ours.rbegin(); it != ours.rend(); ++it)
-    edits.push_back(HeaderEdit{HeaderEdit::Kind::change, ar_name, *it, {}});
-  if (!ours.empty() && removed != nullptr)
-    removed->push_back(
-        Line("removed-forged").add("header", "Authentication-Results").add("count", ours.size()));
-  // The simple headers and the trace header: every copy.
-  std::vector<std::string> names;
-  for (const std::string* n : {&config.inbound.headers.smime, &config.inbound.headers.decrypted,
-                               &config.inbound.headers.verified, &config.trace_header}) {
-    if (n->empty() || conf::iequals(*n, "Authentication-Results")) continue;
-    if (std::none_of(names.begin(), names.end(), [&](const std::string& x) { return conf::iequals(x, *n); }))
-      names.push_back(*n);
-  }
-  for (const std::string& name : names) {
-    const int count = static_cast<int>(headers.count(name));
-    for (int i = count; i >= 1; --i) edits.push_back(HeaderEdit{HeaderEdit::Kind::change, name, i, {}});
-    if (count > 0 && removed != nullptr)
-      removed->push_back(Line("removed-forged").add("header", name).add("count", count));
-  }
-  return edits;
-}
-
 // One inbound message: the layers unwrapped into findings, then the action chosen, then the results
 // written. The steps share the job.
 class InboundRun {
@@ -197,8 +217,11 @@ class InboundRun {
 
  private:
   void unwrap();
-  bool verify_one(Content& current, bool& current_is_output);
+  bool decrypt_one(Content& current);
+  bool verify_one(Content& current);
+  void note_layer(const SignatureLayer& layer);
   void find_part_only(const Content& root);
+  void remove_signatures();
   Verdict write_results(const Summary& s);
   std::string choose_action(const Summary& s, Verdict& v);
   void harvest_signers();
@@ -210,85 +233,96 @@ class InboundRun {
   bool known_loaded_ = false;
 };
 
-// Unwraps the layers: signatures and (once) encryption, outermost first.
+// One line per signature layer, once the layers have their names.
+void InboundRun::note_layer(const SignatureLayer& layer) {
+  const bool has_signer = !layer.signers.empty() && layer.signers.front().cert;
+  job_.note(
+      Line("verify")
+          .add("layer", layer.name)
+          .add("result", auth_results::to_string(layer.result))
+          .add("signer", has_signer ? smime::fingerprint_sha256(layer.signers.front().cert.get()) : "none")
+          .add("signers", layer.signers.size())
+          .add("identifier", layer.identifier)
+          .add("bound", layer.bound)
+          .add("reason", layer.reason));
+}
+
+// Unwraps every layer, outermost first, up to inbound.max_layers: each signature is verified, each
+// encryption decrypted; a layer that cannot be unwrapped ends the walk and is reported as such.
 void InboundRun::unwrap() {
   const conf::Config& config = job_.config;
   const smime::mime::Limits limits = settings::mime_limits(config);
   Content current{smime::mime::split_content_headers(job_.message.headers).content, job_.message.body};
-  bool current_is_output = true;
-  for (int step = 0; step < kMaxLayers; ++step) {
-    Kind kind = Kind::plain;
-    try {
-      kind = inbound::kind_of(current, limits);
-    } catch (const smime::Error& e) {
-      if (e.kind() != smime::ErrorKind::bad_input) throw;
-      found_.smime = true;
-      SignatureLayer l;
-      l.name = found_.layers.empty() ? "outer" : "inner";
-      l.result = Result::permerror;
-      l.reason = e.what();
-      found_.layers.push_back(std::move(l));
-      job_.note(Line().add("smime", "malformed").add("reason", e.what()));
+  found_.unsigned_output = current;
+  for (unsigned depth = 0;; ++depth) {
+    const inbound::KindOf k = inbound::kind_of(current, limits);
+    if (k.kind == Kind::plain) break;
+    found_.smime = true;
+    if (depth == config.inbound.max_layers) {
+      found_.unreadable = "more than " + std::to_string(config.inbound.max_layers) +
+                          " S/MIME layers (inbound.max_layers): the rest is not unwrapped";
+      job_.note(Line().add("smime", "too-deep").add("max_layers", config.inbound.max_layers));
       break;
     }
-    if (kind == Kind::plain) break;
-    found_.smime = true;
-    if (kind == Kind::encrypted) {
-      if (found_.decryption.state != Decryption::not_encrypted) {
-        job_.note(
-            Line().add("decrypt", "skipped").add("reason", "encrypted again inside the decrypted content"));
-        break;
-      }
+    if (k.kind == Kind::malformed) {
+      SignatureLayer l;
+      l.result = Result::permerror;
+      l.reason = k.reason;
+      found_.signatures.push_back(std::move(l));
+      job_.note(Line().add("smime", "malformed").add("reason", k.reason));
+      break;
+    }
+    if (k.kind == Kind::encrypted) {
       if (!config.inbound.decrypt) {
-        found_.decryption.state = Decryption::disabled;
-        found_.decryption.note = "encrypted, decryption disabled";
+        found_.decryption_disabled = true;
         job_.note(Line().add("decrypt", "disabled"));
         break;
       }
-      std::optional<Content> plain = inbound::decrypt_layer(job_, current, found_.decryption);
-      if (!plain) break;
-      found_.output = *plain;
-      current = std::move(*plain);
-      current_is_output = true;
-      found_.unwrapped.reset();
+      if (!decrypt_one(current)) break;
       continue;
     }
     if (!config.inbound.verify) {
       job_.note(Line().add("verify", "disabled"));
       break;
     }
-    if (!verify_one(current, current_is_output)) break;
+    if (!verify_one(current)) break;
   }
-  if (found_.layers.size() == 1) found_.layers.front().name = "signature";
+  name_layers(found_.signatures);
+  for (const SignatureLayer& layer : found_.signatures) note_layer(layer);
   if (!found_.smime && config.inbound.verify) find_part_only(current);
 }
 
-// Verifies the signature layer `current`; moves on to its signed content. False when there is none.
-bool InboundRun::verify_one(Content& current, bool& current_is_output) {
+// Decrypts the layer `current` and moves on to what it held. False when it could not be decrypted.
+bool InboundRun::decrypt_one(Content& current) {
+  DecryptionLayer d;
+  std::optional<Content> plain = inbound::decrypt_layer(job_, current, d);
+  found_.decryptions.push_back(d);
+  found_.signed_inside.push_back(false);
+  if (!plain) return false;
+  found_.output = *plain;
+  found_.unsigned_output = *plain;
+  current = std::move(*plain);
+  return true;
+}
+
+// Verifies the signature layer `current` and moves on to its signed content. False when there is none.
+bool InboundRun::verify_one(Content& current) {
   if (!known_loaded_) {
     known_loaded_ = true;
     if (from_.ok())
       for (keystore::CertRecord& r : keystore::verification_certificates(job_.store, from_.address))
         known_.push_back(std::move(r.cert));
   }
-  const bool inside_encryption = found_.decryption.state == Decryption::decrypted;
   SignatureLayer layer;
-  layer.name = found_.layers.empty() && !inside_encryption ? "outer" : "inner";
   const inbound::VerifyContext ctx{job_.trust_anchors(), known_, from_};
   std::optional<Content> inner = inbound::verify_layer(job_, ctx, current, layer);
-  job_.note(
-      Line("verify")
-          .add("layer", layer.name)
-          .add("result", auth_results::to_string(layer.result))
-          .add("signer", layer.signer ? smime::fingerprint_sha256(layer.signer.get()) : std::string("none"))
-          .add("identifier", layer.identifier)
-          .add("reason", layer.reason));
-  if (inside_encryption && layer.status == smime::VerifyStatus::valid) found_.inner_signature_valid = true;
-  found_.layers.push_back(std::move(layer));
+  // A valid signature inside every decryption so far authenticates its content.
+  if (layer.status == smime::VerifyStatus::valid)
+    std::fill(found_.signed_inside.begin(), found_.signed_inside.end(), true);
+  found_.signatures.push_back(std::move(layer));
   if (!inner) return false;
-  if (current_is_output) found_.unwrapped = *inner;
+  found_.unsigned_output = *inner;
   current = std::move(*inner);
-  current_is_output = false;
   return true;
 }
 
@@ -299,7 +333,7 @@ void InboundRun::find_part_only(const Content& root) {
   try {
     const smime::mime::Entity e = smime::mime::parse_body(job_.message.body, job_.message.body.all(),
                                                           root.headers, settings::mime_limits(job_.config));
-    if (auto part = inbound::signed_part(e)) {
+    if (auto part = inbound::signed_part(job_.message.body, e)) {
       found_.part_only = "signature covers only part " + *part;
       job_.note(Line().add("verify", "part-only").add("part", *part));
     }
@@ -307,6 +341,13 @@ void InboundRun::find_part_only(const Content& root) {
     if (e.kind() != smime::ErrorKind::bad_input) throw;
     job_.note(Line().add("mime", "malformed").add("reason", e.what()).add("outcome", "none"));
   }
+}
+
+// inbound.remove_signature, after a pass only (otherwise the recipient must be able to check it): the
+// content inside the signatures (those below the last decryption) replaces the message's.
+void InboundRun::remove_signatures() {
+  found_.output = std::move(found_.unsigned_output);
+  job_.note(Line().add("signature", "removed"));
 }
 
 // The header edits and new content: forged results removed, the content replaced, our results added.
@@ -323,10 +364,9 @@ Verdict InboundRun::write_results(const Summary& s) {
     v.new_body = found_.output->body;
   }
   const std::string_view verified =
-      s.result == Result::pass ? "yes" : (found_.layers.empty() ? "no" : "failed");
+      s.result == Result::pass ? "yes" : (found_.signatures.empty() ? "no" : "failed");
   add_header(v.header_edits, config.inbound.headers.smime, found_.smime ? "yes" : "no");
-  add_header(v.header_edits, config.inbound.headers.decrypted,
-             inbound::header_value(found_.decryption.state));
+  add_header(v.header_edits, config.inbound.headers.decrypted, header_value(found_.decryption()));
   add_header(v.header_edits, config.inbound.headers.verified, verified);
   v.header_edits.push_back(
       HeaderEdit{HeaderEdit::Kind::insert_first, "Authentication-Results", 1,
@@ -366,31 +406,43 @@ std::string InboundRun::choose_action(const Summary& s, Verdict& v) {
   return chosen != nullptr ? std::string(to_string(chosen->c)) : std::string("none");
 }
 
-// The signers through the keystore's harvesting rules; failures are logged only.
+// Every signer through the keystore's harvesting rules, once per certificate (its best copy: a verified
+// one over one that failed); failures are logged only.
 void InboundRun::harvest_signers() {
   const keystore::HarvestPolicy policy = settings::harvest_policy(job_.config.inbound.harvest);
-  std::vector<std::string> done;  // triple wrap: the same signer usually signs both layers
-  for (const SignatureLayer& l : found_.layers) {
-    if (!l.signer) continue;
-    const std::string fp = smime::fingerprint_sha256(l.signer.get());
-    if (std::find(done.begin(), done.end(), fp) != done.end()) continue;
-    done.push_back(fp);
-    if (!l.harvestable) {
-      job_.note(Line().add("harvest", "skipped").add("layer", l.name).add("reason", l.reason));
+  struct Candidate {
+    const inbound::SignerFinding* signer;
+    const SignatureLayer* layer;
+  };
+  std::vector<std::pair<std::string, Candidate>> best;
+  for (const SignatureLayer& l : found_.signatures)
+    for (const inbound::SignerFinding& s : l.signers) {
+      if (!s.cert) continue;
+      const std::string fp = smime::fingerprint_sha256(s.cert.get());
+      auto it = std::find_if(best.begin(), best.end(), [&](const auto& b) { return b.first == fp; });
+      if (it == best.end())
+        best.emplace_back(fp, Candidate{&s, &l});
+      else if (s.status == smime::VerifyStatus::valid &&
+               it->second.signer->status != smime::VerifyStatus::valid)
+        it->second = Candidate{&s, &l};
+    }
+  for (const auto& [fp, c] : best) {
+    if (c.signer->revoked_or_undetermined) {
+      job_.note(Line().add("harvest", "skipped").add("certificate", fp).add("reason", c.layer->reason));
       continue;
     }
     if (!job_.side_effects) {
-      job_.note(Line().add("harvest", "skipped").add("layer", l.name).add("reason", "dry run"));
+      job_.note(Line().add("harvest", "skipped").add("certificate", fp).add("reason", "dry run"));
       continue;
     }
     keystore::HarvestInput in;
-    in.signer = l.signer.get();
-    for (const auto& c : l.carried) in.carried.push_back(smime::share(c.get()));
-    in.signature_verified = l.status == smime::VerifyStatus::valid;
+    in.signer = c.signer->cert.get();
+    for (const auto& x : c.layer->carried) in.carried.push_back(smime::share(x.get()));
+    in.signature_verified = c.signer->status == smime::VerifyStatus::valid;
     in.from_address = from_.address;
     in.message_id = job_.message.headers.get("Message-ID");
-    if (l.signing_time) in.signing_time = static_cast<keystore::Time>(*l.signing_time);
-    in.capabilities = l.capabilities;
+    if (c.signer->signing_time) in.signing_time = static_cast<keystore::Time>(*c.signer->signing_time);
+    in.capabilities = c.signer->capabilities;
     try {
       const keystore::HarvestDecision d = keystore::harvest(job_.store, in, policy, job_.time());
       Line line;
@@ -411,18 +463,20 @@ Verdict InboundRun::run() {
   unwrap();
   if (found_.unauthenticated())
     job_.note(Line().add("decrypt", "unauthenticated").add("reason", "CBC without a valid inner signature"));
-  // Remove the signature (the inner one for triple wrap): its signed content replaces the entity.
-  if (job_.config.inbound.remove_signature && found_.unwrapped) {
-    found_.output = std::move(found_.unwrapped);
-    job_.note(Line().add("signature", "removed"));
+  Summary s = summarise(found_, from_);
+  if (job_.config.inbound.remove_signature && !found_.signatures.empty()) {
+    if (s.result == Result::pass) {
+      remove_signatures();
+    } else {
+      job_.note(Line().add("signature", "kept").add("reason", "not a pass"));
+    }
   }
-  const Summary s = summarise(found_);
   Verdict v = write_results(s);
   const std::string class_name = choose_action(s, v);
   if (job_.config.inbound.harvest.enabled && v.action == conf::Action::accept) harvest_signers();
 
   const std::string_view verified =
-      s.result == Result::pass ? "yes" : (found_.layers.empty() ? "no" : "failed");
+      s.result == Result::pass ? "yes" : (found_.signatures.empty() ? "no" : "failed");
   std::string_view action = "deliver";
   if (v.action == conf::Action::tempfail) action = "tempfail";
   if (v.action == conf::Action::reject) action = "reject";
@@ -430,8 +484,9 @@ Verdict InboundRun::run() {
   Line summary("inbound");
   summary.add("result", auth_results::to_string(s.result))
       .add("smime", found_.smime)
-      .add("decrypted", inbound::header_value(found_.decryption.state))
-      .add("verified", verified);
+      .add("decrypted", header_value(found_.decryption()))
+      .add("verified", verified)
+      .add("layers", found_.signatures.size() + found_.decryptions.size());
   if (found_.unauthenticated()) summary.add("unauthenticated", true);
   summary.add("class", class_name)
       .add("action", action)

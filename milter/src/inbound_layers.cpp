@@ -1,8 +1,5 @@
 #include "inbound_layers.hpp"
 
-#include <openssl/cms.h>
-#include <openssl/objects.h>
-
 #include <algorithm>
 
 #include "keystore/identity.hpp"
@@ -10,6 +7,7 @@
 #include "milter/revocation_service.hpp"
 #include "milter/settings.hpp"
 #include "smime/cert.hpp"
+#include "smime/classify.hpp"
 #include "smime/decrypt.hpp"
 #include "smime/error.hpp"
 
@@ -20,42 +18,27 @@ namespace {
 using auth_results::Result;
 using logging::Line;
 
-bool is_pkcs7_mime(const smime::mime::ContentType& ct) {
-  return ct.is("application", "pkcs7-mime") || ct.is("application", "x-pkcs7-mime");
+bool may_carry_smime(const smime::mime::ContentType& ct) {
+  return ct.is("multipart", "signed") || ct.is("application", "pkcs7-mime") ||
+         ct.is("application", "x-pkcs7-mime") || ct.is("application", "octet-stream");
 }
 
-std::string smime_type(const smime::mime::ContentType& ct) {
-  std::string type = ct.param("smime-type");
-  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return type;
-}
-
-// The CMS content type of a pkcs7-mime entity that does not say (no or an unknown smime-type).
-int cms_type(const smime::Source& src, const smime::mime::Entity& e) {
-  const std::string der = smime::pkcs7_mime_der(src, e);
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  smime::CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
-  if (!cms) {
-    smime::drain_openssl_errors();
-    throw smime::Error(smime::ErrorKind::bad_input, "application/pkcs7-mime without a readable CMS");
-  }
-  return OBJ_obj2nid(CMS_get0_type(cms.get()));
-}
-
-bool is_signed_part(const smime::mime::Entity& e) {
+bool is_signed_part(const smime::Source& src, const smime::mime::Entity& e) {
   if (e.content_type.is("multipart", "signed")) return true;
-  return is_pkcs7_mime(e.content_type) && smime_type(e.content_type) == "signed-data";
+  if (!smime::carries_cms(e)) return false;
+  return smime::classify(src, e).type == smime::SmimeType::signed_data;
 }
 
-std::optional<std::string> signed_part_below(const smime::mime::Entity& e, const std::string& prefix) {
+std::optional<std::string> signed_part_below(const smime::Source& src, const smime::mime::Entity& e,
+                                             const std::string& prefix) {
   for (std::size_t i = 0; i < e.children.size(); ++i) {
     const smime::mime::Entity& child = e.children[i];
     // message/rfc822: its one child is the enclosed message, numbered like the part itself.
     const bool message = !e.content_type.is_multipart();
     const std::string number =
         message ? prefix : (prefix.empty() ? "" : prefix + ".") + std::to_string(i + 1);
-    if (is_signed_part(child)) return number.empty() ? std::string("1") : number;
-    if (auto inner = signed_part_below(child, number)) return inner;
+    if (is_signed_part(src, child)) return number.empty() ? std::string("1") : number;
+    if (auto inner = signed_part_below(src, child, number)) return inner;
   }
   return std::nullopt;
 }
@@ -74,37 +57,85 @@ std::vector<smime::DecryptionKey> decryption_keys(Job& job, std::vector<std::str
   return keys;
 }
 
-// Receives the signed content from smime::verify: never throws into it (an oversized or headerless
-// content is a finding, not an internal failure), and never finishes the split early.
-class ContentSink final : public smime::Sink {
- public:
-  explicit ContentSink(HeaderSplitSink& split) : split_(split) {}
-  void write(std::string_view bytes) override {
-    if (!problem_.empty()) return;
-    try {
-      split_.write(bytes);
-    } catch (const NotAnEntity& e) {
-      problem_ = e.what();
+// Raw content is text when it has no NUL and no line longer than SMTP allows.
+bool looks_like_text(const smime::Source& raw) {
+  std::string chunk(64 * 1024, '\0');
+  std::size_t line = 0;
+  for (std::uint64_t off = 0;;) {
+    const std::size_t n = raw.read(off, chunk.data(), chunk.size());
+    if (n == 0) return true;
+    for (std::size_t i = 0; i < n; ++i) {
+      const char c = chunk[i];
+      if (c == '\0') return false;
+      line = c == '\n' ? 0 : line + 1;
+      if (line > 998) return false;
     }
+    off += n;
   }
-  void finish() override {}
-  const std::string& problem() const { return problem_; }
+}
 
- private:
-  HeaderSplitSink& split_;
-  std::string problem_;
-};
+bool has_8bit(const smime::Source& raw) {
+  std::string chunk(64 * 1024, '\0');
+  for (std::uint64_t off = 0;;) {
+    const std::size_t n = raw.read(off, chunk.data(), chunk.size());
+    if (n == 0) return false;
+    if (std::any_of(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n),
+                    [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+      return true;
+    off += n;
+  }
+}
 
-// Checks the signer's revocation status (after the chain validated and the signer was bound to From),
-// through the one policy edge shared with outbound (revocation/decision.hpp); adjusts the layer.
-void check_revocation(Job& job, const VerifyContext& ctx, SignatureLayer& layer) {
+// Content that is not a MIME entity (raw text or bytes, as some senders encrypt): a text/plain entity
+// with canonical line ends, or application/octet-stream in base64 when it is not text.
+Content wrap_raw(Job& job, const smime::Source& raw, std::string& note) {
+  Output out(job.config, raw.size());
+  Content c;
+  if (looks_like_text(raw)) {
+    c.headers.add("Content-Type", "text/plain");
+    c.headers.add("Content-Transfer-Encoding", has_8bit(raw) ? "8bit" : "7bit");
+    smime::CrlfSink crlf(out.sink());
+    smime::copy(raw, raw.all(), crlf);
+    crlf.finish();
+    note = "content was not a MIME entity, delivered as text/plain";
+  } else {
+    c.headers.add("Content-Type", "application/octet-stream");
+    c.headers.add("Content-Transfer-Encoding", "base64");
+    smime::Base64Sink b64(out.sink());
+    smime::copy(raw, raw.all(), b64);
+    b64.finish();
+    note = "content was not a MIME entity, delivered as application/octet-stream";
+  }
+  c.body = out.finish();
+  return c;
+}
+
+// The unwrapped bytes of a layer as the entity to continue with: its header block and body, with
+// canonical CRLF line ends (senders put bare LF or mixed line ends inside the CMS), or the raw content
+// wrapped when it is not an entity. `note` says when it was wrapped. Throws NotAnEntity for a header
+// block over 64 KiB.
+Content entity_of(Job& job, const smime::Source& raw, std::string& note) {
+  if (!smime::mime::starts_with_header_block(raw, raw.all(), settings::mime_limits(job.config)))
+    return wrap_raw(job, raw, note);
+  NewEntity e = produce_entity(job.config, raw.size(), [&](smime::Sink& out) {
+    smime::CrlfSink crlf(out);
+    smime::copy(raw, raw.all(), crlf);
+    crlf.finish();
+  });
+  return Content{std::move(e.headers), std::move(e.body)};
+}
+
+// Checks a verified signer's revocation status, through the one policy edge shared with outbound
+// (revocation/decision.hpp); adjusts the layer's result.
+void check_revocation(Job& job, const VerifyContext& ctx, SignerFinding& signer, SignatureLayer& layer) {
   std::vector<smime::X509Ptr> candidates;  // anchors first; find_issuer checks the signature either way
   for (const auto& c : ctx.anchors) candidates.push_back(smime::share(c.get()));
   for (const auto& c : layer.carried) candidates.push_back(smime::share(c.get()));
   const revocation::Decision d =
       revocation::decide(settings::revocation_policy(job.config.revocation), revocation::Operation::verify,
-                         *job.checker, layer.signer.get(), candidates, job.now);
-  job.note(revocation_line(revocation::Operation::verify, layer.identifier, layer.signer.get(), d));
+                         *job.checker, signer.cert.get(), candidates, job.now);
+  const std::string& subject = signer.binding.bound ? signer.binding.identifier : signer.label;
+  job.note(revocation_line(revocation::Operation::verify, subject, signer.cert.get(), d));
   switch (d.use) {
     case revocation::Use::use:
       return;
@@ -118,81 +149,124 @@ void check_revocation(Job& job, const VerifyContext& ctx, SignatureLayer& layer)
       break;
     case revocation::Use::refuse_undetermined:
     case revocation::Use::tempfail:
-      layer.result = Result::temperror;
-      layer.reason = "revocation undetermined (" + d.answer.reason + ")";
-      layer.revocation_tempfail = d.use == revocation::Use::tempfail;
+      if (layer.result != Result::fail) {
+        layer.result = Result::temperror;
+        layer.reason = "revocation undetermined (" + d.answer.reason + ")";
+      }
+      layer.revocation_tempfail = layer.revocation_tempfail || d.use == revocation::Use::tempfail;
       break;
   }
-  layer.harvestable = false;
+  signer.revoked_or_undetermined = true;
 }
 
-// The result of a layer whose signatures verified: bound to From, then revocation.
-void bind_and_check(Job& job, const VerifyContext& ctx, SignatureLayer& layer) {
-  layer.harvestable = true;
-  if (!ctx.from.ok()) {
-    layer.result = Result::fail;
-    layer.reason = "signer does not match From (" + ctx.from.problem + ")";
-    return;
+// "signer 2 of 3 (carol@example.org)" when there are several, "" for one.
+std::string which_signer(const SignatureLayer& layer, std::size_t index) {
+  if (layer.signers.size() < 2) return {};
+  return "signer " + std::to_string(index + 1) + " of " + std::to_string(layer.signers.size()) + " (" +
+         layer.signers[index].label + "): ";
+}
+
+// A layer whose every signature verified: bound to From (any signer), then revocation of each signer.
+void verified_layer(Job& job, const VerifyContext& ctx, SignatureLayer& layer) {
+  const SignerFinding* bound = nullptr;
+  for (SignerFinding& s : layer.signers) {
+    if (ctx.from.ok()) s.binding = bind_signer(s.cert.get(), ctx.from.address);
+    if (s.binding.bound && bound == nullptr) bound = &s;
   }
-  const Binding b = bind_signer(layer.signer.get(), ctx.from.address);
-  if (!b.bound) {
-    layer.result = Result::fail;
-    layer.reason = "signer does not match From";
-    return;
-  }
-  layer.identifier = b.identifier;
   layer.result = Result::pass;
-  layer.reason = b.how == "email" ? "verified" : "verified, domain certificate";
-  if (job.checker != nullptr && job.config.revocation.enabled) check_revocation(job, ctx, layer);
+  layer.bound = bound != nullptr;
+  if (bound != nullptr) {
+    layer.identifier = bound->binding.identifier;
+    layer.reason = bound->binding.how == "email" ? "verified" : "verified, domain certificate";
+  } else {
+    layer.reason = "verified, signed by " + layer.signers.front().label;
+  }
+  if (layer.signers.size() > 1) {
+    std::string names;
+    for (const SignerFinding& s : layer.signers) names += (names.empty() ? "" : ", ") + s.label;
+    layer.reason += " (" + std::to_string(layer.signers.size()) + " signers: " + names + ")";
+  }
+  if (job.checker != nullptr && job.config.revocation.enabled)
+    for (SignerFinding& s : layer.signers) check_revocation(job, ctx, s, layer);
+}
+
+// The result of a layer whose verification did not succeed, with the reason in words.
+void failed_layer(Job& job, const smime::VerifyResult& r, SignatureLayer& layer) {
+  switch (r.status) {
+    case smime::VerifyStatus::bad_signature: {
+      // OpenSSL's error queue is for the log; the header and any reply say it in words.
+      job.note(Line("verify-detail").add("reason", r.reason));
+      std::size_t bad = 0;
+      while (bad + 1 < r.signers.size() && r.signers[bad].status != smime::VerifyStatus::bad_signature) ++bad;
+      layer.result = Result::fail;
+      layer.reason = which_signer(layer, bad) + "signature does not match the content";
+      return;
+    }
+    case smime::VerifyStatus::untrusted:
+    case smime::VerifyStatus::weak:
+    case smime::VerifyStatus::unsupported:
+      layer.result = Result::fail;
+      layer.reason = r.reason;
+      return;
+    case smime::VerifyStatus::no_signer:
+    case smime::VerifyStatus::malformed:
+    case smime::VerifyStatus::valid:
+      layer.result = Result::permerror;
+      layer.reason = r.reason;
+      return;
+  }
 }
 
 }  // namespace
 
-Kind kind_of(const Content& c, const smime::mime::Limits& limits) {
+KindOf kind_of(const Content& c, const smime::mime::Limits& limits) {
   const auto ct = smime::mime::ContentType::parse(c.headers.get("Content-Type"));
-  if (ct.is("multipart", "signed")) return Kind::signed_entity;
-  if (!is_pkcs7_mime(ct)) return Kind::plain;
-  const std::string type = smime_type(ct);
-  if (type == "enveloped-data" || type == "authenveloped-data") return Kind::encrypted;
-  if (type == "signed-data") return Kind::signed_entity;
-  if (type == "certs-only") return Kind::plain;  // certificates only: neither signed nor encrypted
-  const smime::mime::Entity e = smime::mime::parse_body(c.body, c.body.all(), c.headers, limits);
-  const int nid = cms_type(c.body, e);
-  if (nid == NID_pkcs7_enveloped || nid == NID_id_smime_ct_authEnvelopedData) return Kind::encrypted;
-  if (nid == NID_pkcs7_signed) {
-    if (!type.empty())
-      throw smime::Error(smime::ErrorKind::bad_input, "signed-data labelled smime-type " + type);
-    return Kind::signed_entity;
+  if (!may_carry_smime(ct)) return {};
+  smime::mime::Entity e;
+  try {
+    e = smime::mime::parse_body(c.body, c.body.all(), c.headers, limits);
+  } catch (const smime::Error& err) {
+    if (err.kind() != smime::ErrorKind::bad_input) throw;
+    if (ct.is("application", "octet-stream")) return {};  // an attachment we cannot read is not S/MIME
+    return {Kind::malformed, err.what()};
   }
-  throw smime::Error(smime::ErrorKind::bad_input,
-                     std::string("application/pkcs7-mime holding ") + OBJ_nid2sn(nid) +
-                         (type.empty() ? std::string() : " (smime-type " + type + ")"));
-}
-
-std::optional<std::string> signed_part(const smime::mime::Entity& root) {
-  return signed_part_below(root, "");
-}
-
-std::string_view header_value(Decryption d) {
-  switch (d) {
-    case Decryption::decrypted:
-      return "yes";
-    case Decryption::failed:
-      return "failed";
-    case Decryption::not_encrypted:
-    case Decryption::disabled:
-      return "no";
+  const smime::Classification cl = smime::classify(c.body, e);
+  switch (cl.type) {
+    case smime::SmimeType::none:
+    case smime::SmimeType::certs_only:  // certificates only: neither signed nor encrypted
+      return {};
+    case smime::SmimeType::multipart_signed:
+    case smime::SmimeType::signed_data:
+      return {Kind::signed_entity, {}};
+    case smime::SmimeType::enveloped_data:
+    case smime::SmimeType::auth_enveloped_data:
+      return {Kind::encrypted, {}};
+    case smime::SmimeType::compressed_data:
+      return {Kind::malformed, "CMS CompressedData is not supported"};
+    case smime::SmimeType::malformed:
+      break;
   }
-  return "no";
+  // A body that does not hold what its smime-type says: that layer's own step reports it in its terms
+  // (an enveloped-data that cannot be decrypted is undecryptable; a signed-data that cannot be verified
+  // is a permerror of the signature).
+  std::string type = ct.param("smime-type");
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  if (type == "enveloped-data" || type == "authenveloped-data") return {Kind::encrypted, {}};
+  if (type == "signed-data") return {Kind::signed_entity, {}};
+  return {Kind::malformed, cl.reason};
 }
 
-std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionFinding& finding) {
+std::optional<std::string> signed_part(const smime::Source& src, const smime::mime::Entity& root) {
+  return signed_part_below(src, root, "");
+}
+
+std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionLayer& found) {
   std::vector<std::string> fingerprints;
   const std::vector<smime::DecryptionKey> keys = decryption_keys(job, fingerprints);
   // `why` is the log's short word, `reason` ours for the comment and the reply, `detail` the log's only.
   auto failed = [&](std::string_view why, const std::string& reason, std::string_view detail = {}) {
-    finding.state = Decryption::failed;
-    finding.note = "not decrypted: " + reason;
+    found.ok = false;
+    found.note = "not decrypted: " + reason;
     Line line;
     line.add("decrypt", "failed").add("why", why).add("reason", reason);
     if (!detail.empty()) line.add("detail", detail);
@@ -203,25 +277,30 @@ std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionFindi
   try {
     const smime::mime::Entity e =
         smime::mime::parse_body(c.body, c.body.all(), c.headers, settings::mime_limits(job.config));
-    smime::DecryptResult r;
-    NewEntity out = produce_entity(job.config, c.body.size(),
-                                   [&](smime::Sink& sink) { r = smime::decrypt(c.body, e, keys, sink); });
-    finding.state = Decryption::decrypted;
-    finding.authenticated = r.authenticated;
-    finding.note = "decrypted " + r.cipher;
+    Output raw(job.config, c.body.size());
+    const smime::DecryptResult r = smime::decrypt(c.body, e, keys, raw.sink());
+    const smime::Source plain = raw.finish();
+    std::string wrapped;
+    Content content = entity_of(job, plain, wrapped);
+    found.ok = true;
+    found.cipher = r.cipher;
+    found.authenticated = r.authenticated;
+    found.key = r.key_index < fingerprints.size() ? fingerprints[r.key_index] : std::string("?");
+    found.note = "decrypted " + r.cipher + (wrapped.empty() ? std::string() : ", " + wrapped);
     job.note(Line()
                  .add("decrypt", "ok")
                  .add("cipher", r.cipher)
                  .add("authenticated", r.authenticated)
-                 .add("key", r.key_index < fingerprints.size() ? fingerprints[r.key_index] : std::string("?"))
-                 .add("spooled", out.spooled));
-    return Content{std::move(out.headers), std::move(out.body)};
+                 .add("key", found.key)
+                 .add("spooled", raw.spooled())
+                 .add("content", wrapped.empty() ? "entity" : "wrapped"));
+    return content;
   } catch (const smime::Error& e) {
     switch (e.kind()) {
       case smime::ErrorKind::wrong_key:
         return failed("wrong-key", "not encrypted to this gateway's keys");
       case smime::ErrorKind::bad_input:
-        return failed("corrupt", "corrupt or truncated", e.what());
+        return failed("corrupt", "corrupt, truncated or unsupported", e.what());
       case smime::ErrorKind::crypto:
         return failed("crypto", "decryption failed", e.what());
       case smime::ErrorKind::usage:
@@ -231,8 +310,7 @@ std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionFindi
     }
     throw;
   } catch (const NotAnEntity& e) {
-    // The decrypted bytes are not a MIME entity (no header/body separator).
-    return failed("corrupt", "the decrypted content is not a MIME entity", e.what());
+    return failed("corrupt", "the decrypted content is not a usable MIME entity", e.what());
   }
 }
 
@@ -243,64 +321,44 @@ std::optional<Content> verify_layer(Job& job, const VerifyContext& ctx, const Co
   for (const auto& k : ctx.known) opts.intermediates.push_back(smime::share(k.get()));
   opts.at_time = job.now;
   opts.limits = settings::mime_limits(job.config);
+  opts.algorithms = settings::algorithm_policy(job.config.inbound.algorithms);
   smime::VerifyResult r;
   std::optional<Content> content;
   try {
     const smime::mime::Entity e = smime::mime::parse_body(c.body, c.body.all(), c.headers, opts.limits);
-    Output output(job.config, c.body.size());
-    HeaderSplitSink split(output.sink());
-    ContentSink sink(split);
-    r = smime::verify(c.body, e, opts, &sink);
-    if (!sink.problem().empty()) {
-      job.note(Line().add("signed-content", "unusable").add("reason", sink.problem()));
-    } else if (split.complete()) {
-      split.finish();
-      Content inner;
-      inner.headers = smime::mime::parse_headers(split.header());
-      inner.body = output.finish();
-      content = std::move(inner);
+    Output raw(job.config, c.body.size());
+    r = smime::verify(c.body, e, opts, &raw.sink());
+    const smime::Source signed_bytes = raw.finish();
+    if (signed_bytes.size() > 0) {
+      std::string wrapped;
+      content = entity_of(job, signed_bytes, wrapped);
+      if (!wrapped.empty()) job.note(Line().add("signed-content", "wrapped").add("reason", wrapped));
     }
   } catch (const smime::Error& e) {
     if (e.kind() != smime::ErrorKind::bad_input) throw;
     r = smime::VerifyResult{};
     r.status = smime::VerifyStatus::malformed;
     r.reason = e.what();
+  } catch (const NotAnEntity& e) {
+    job.note(Line().add("signed-content", "unusable").add("reason", e.what()));
   }
   layer.status = r.status;
   layer.carried = std::move(r.certificates);
-  if (r.signers.size() == 1) {
-    layer.signer = smime::share(r.signers.front().cert.get());
-    layer.signing_time = r.signers.front().signing_time;
-    layer.capabilities = r.signers.front().capabilities;
-    layer.identifier = certificate_label(layer.signer.get());
+  for (smime::SignerResult& s : r.signers) {
+    SignerFinding f;
+    f.status = s.status;
+    f.reason = s.reason;
+    f.label = certificate_label(s.cert.get());
+    f.signing_time = s.signing_time;
+    f.capabilities = s.capabilities;
+    f.cert = std::move(s.cert);
+    layer.signers.push_back(std::move(f));
   }
-  switch (r.status) {
-    case smime::VerifyStatus::valid:
-      break;
-    case smime::VerifyStatus::bad_signature:
-      // OpenSSL's error queue is for the log; the header and any reply say it in words.
-      job.note(Line("verify-detail").add("reason", r.reason));
-      layer.result = Result::fail;
-      layer.reason = "signature does not match the content";
-      layer.harvestable = true;  // the keystore refuses unverified signers unless harvest.unverified
-      return content;
-    case smime::VerifyStatus::untrusted:
-      layer.result = Result::fail;
-      layer.reason = r.reason;
-      layer.harvestable = true;
-      return content;
-    case smime::VerifyStatus::no_signer:
-    case smime::VerifyStatus::malformed:
-      layer.result = Result::permerror;
-      layer.reason = r.reason;
-      return content;
-  }
-  if (r.signers.size() != 1) {
-    layer.result = Result::permerror;
-    layer.reason = std::to_string(r.signers.size()) + " signers";
-    return content;
-  }
-  bind_and_check(job, ctx, layer);
+  if (!layer.signers.empty()) layer.identifier = layer.signers.front().label;
+  if (r.status == smime::VerifyStatus::valid && !layer.signers.empty())
+    verified_layer(job, ctx, layer);
+  else
+    failed_layer(job, r, layer);
   return content;
 }
 

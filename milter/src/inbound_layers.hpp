@@ -1,5 +1,6 @@
-// The layers of an inbound message, one at a time: what an entity is (signed, encrypted, plain), and
-// unwrapping one signature or one encryption. Private to inbound.cpp, which walks the layers.
+// The layers of an inbound message, one at a time: what an entity is (signed, encrypted, plain,
+// malformed), and unwrapping one signature or one encryption into a finding and the content inside.
+// Private to inbound.cpp, which walks the layers.
 #pragma once
 
 #include <ctime>
@@ -24,40 +25,55 @@ struct Content {
   smime::Source body = smime::Source::from_string({});
 };
 
-enum class Kind { plain, signed_entity, encrypted };
+enum class Kind { plain, signed_entity, encrypted, malformed };
 
-// The kind of an entity; parses its body only when the Content-Type alone does not tell.
-// Throws smime::Error(bad_input) for malformed S/MIME.
-Kind kind_of(const Content& c, const smime::mime::Limits& limits);
-
-// The part number (IMAP style, "2", "1.3") of the first signed entity below the root, if any.
-std::optional<std::string> signed_part(const smime::mime::Entity& root);
-
-// What decryption did. The simple header says yes (decrypted), failed, or no (the others).
-enum class Decryption { not_encrypted, decrypted, failed, disabled };
-std::string_view header_value(Decryption d);
-
-struct DecryptionFinding {
-  Decryption state = Decryption::not_encrypted;
-  std::string note;            // for the comment: "decrypted aes256-gcm", or why not (our words)
-  bool authenticated = false;  // AuthEnvelopedData; CBC content is malleable
+struct KindOf {
+  Kind kind = Kind::plain;
+  std::string reason;  // malformed: why, in words (for the comment)
 };
 
-// Decrypts `c` with every gateway key; the enclosed entity, or nullopt with the finding saying why not.
-std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionFinding& finding);
+// What an entity is (RFC 8551 section 3.2.2: the CMS content type decides, whatever the label says).
+// Only entities whose Content-Type could carry S/MIME are parsed.
+KindOf kind_of(const Content& c, const smime::mime::Limits& limits);
 
-// One signature layer as verified.
-struct SignatureLayer {
-  std::string name;  // "signature", or "outer" / "inner" when there are two
-  auth_results::Result result = auth_results::Result::permerror;
-  std::string reason;
-  std::string identifier;  // for the header: the bound identity, else the signer certificate's label
-  std::optional<smime::VerifyStatus> status;
-  smime::X509Ptr signer;
-  std::vector<smime::X509Ptr> carried;
+// The part number (IMAP style, "2", "1.3") of the first signed entity below the root, if any.
+std::optional<std::string> signed_part(const smime::Source& src, const smime::mime::Entity& root);
+
+// What decryption did to one layer.
+struct DecryptionLayer {
+  bool ok = false;
+  std::string cipher;          // "aes256-gcm"
+  bool authenticated = false;  // AuthEnvelopedData; CBC content is malleable
+  std::string key;             // the gateway certificate's fingerprint that opened it
+  std::string note;            // for the comment: "decrypted aes256-gcm", or why not (our words)
+};
+
+// Decrypts `c` with every gateway key into `found`; the enclosed entity, or nullopt when it cannot.
+std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionLayer& found);
+
+// One signer of a signature layer.
+struct SignerFinding {
+  smime::X509Ptr cert;
+  smime::VerifyStatus status = smime::VerifyStatus::malformed;
+  std::string reason;  // why not valid, in words for the comment
+  std::string label;   // the certificate's first address or dNSName
+  Binding binding;     // to the From address
   std::optional<std::time_t> signing_time;
   smime::Capabilities capabilities;
-  bool harvestable = false;  // not revoked, and the revocation policy did not tempfail the message
+  bool revoked_or_undetermined = false;  // refused by the revocation policy: never harvested
+};
+
+// One signature layer as verified. result pass: every signer verified (chain, algorithms, revocation);
+// whether one of them is bound to From is `bound` (the From binding may hold on another layer).
+struct SignatureLayer {
+  std::string name;  // "signature"; "outer" / "inner"; "layer N" when there are more
+  auth_results::Result result = auth_results::Result::permerror;
+  std::string reason;
+  std::string identifier;  // the bound identity, else the first signer's label
+  bool bound = false;
+  std::optional<smime::VerifyStatus> status;
+  std::vector<SignerFinding> signers;
+  std::vector<smime::X509Ptr> carried;
   bool revocation_tempfail = false;
 };
 

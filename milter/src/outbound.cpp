@@ -10,6 +10,7 @@
 #include "keystore/lookup.hpp"
 #include "milter/entity_output.hpp"
 #include "milter/failure.hpp"
+#include "milter/forged_results.hpp"
 #include "milter/pipeline.hpp"
 #include "milter/policy.hpp"
 #include "milter/revocation_service.hpp"
@@ -17,6 +18,7 @@
 #include "milter/signer_binding.hpp"
 #include "milter/text.hpp"
 #include "smime/cert.hpp"
+#include "smime/classify.hpp"
 #include "smime/encrypt.hpp"
 #include "smime/error.hpp"
 #include "smime/sign.hpp"
@@ -26,6 +28,14 @@ namespace milter {
 namespace {
 
 using logging::Line;
+
+// The sender has no signing identity at all (no certificate names its address or domain): a signing
+// failure unless the profile lets such mail pass unsigned. An identity that exists but cannot be used
+// (expired, unfit, locked key) is always a signing failure: the administrator must mend it.
+class MissingIdentity : public Failure {
+ public:
+  explicit MissingIdentity(const std::string& why) : Failure(FailureClass::signing, why) {}
+};
 
 // Recipients named in a reply text at most (the rest are counted).
 constexpr std::size_t kMaxNamedRecipients = 10;
@@ -125,16 +135,13 @@ struct Coverage {
   bool discard = false;
 };
 
-// Every header edit that turns the original header into the new one: the Content-* fields replaced
-// and MIME-Version set (entity_output.hpp), any trace header of ours the message already carried
-// deleted (highest index first), and our trace header added.
+// The header edits that turn the original header into the new one: the Content-* fields replaced and
+// MIME-Version set (entity_output.hpp), and our trace header added. (Copies of our headers the message
+// already carried are deleted by forged_result_edits, for every verdict.)
 std::vector<HeaderEdit> header_edits(const conf::Config& config, const smime::mime::HeaderList& original,
                                      const smime::mime::HeaderList& new_content, const std::string& trace) {
   std::vector<HeaderEdit> edits = replace_content_headers(original, new_content);
-  if (config.trace_header.empty()) return edits;
-  for (int i = static_cast<int>(original.count(config.trace_header)); i >= 1; --i)
-    edits.push_back(HeaderEdit{HeaderEdit::Kind::change, config.trace_header, i, {}});
-  if (!trace.empty())
+  if (!config.trace_header.empty() && !trace.empty())
     edits.push_back(HeaderEdit{HeaderEdit::Kind::add, config.trace_header, 1, printable(trace)});
   return edits;
 }
@@ -163,7 +170,9 @@ class OutboundRun {
   Verdict run();
 
  private:
-  Signer load_signer();
+  Verdict protect();
+  std::optional<smime::ProtectionLevel> existing_protection(const smime::mime::Entity& content);
+  std::optional<Signer> load_signer();
   std::string signer_fingerprint(std::optional<keystore::Time>& last_used);
   RecipientPlan resolve_recipients();
   void check_revocation(RecipientChoice& choice);
@@ -199,8 +208,9 @@ std::string OutboundRun::signer_fingerprint(std::optional<keystore::Time>& last_
   const bool by_domain = wanted.kind == conf::SignerChoice::Kind::sender_domain;
   const std::string key = by_domain ? keystore::domain_of(sender) : sender;
   if (key.empty() || (!by_domain && sender.find('@') == std::string::npos))
-    throw Failure(FailureClass::signing, "no sender address to choose a signing identity by");
+    throw MissingIdentity("no sender address to choose a signing identity by");
   keystore::LookupResult r = keystore::signing_certificate(job_.store, key, job_.time());
+  if (!r.found() && r.candidates.empty()) throw MissingIdentity("no signing identity for " + key);
   if (!r.found()) throw Failure(FailureClass::signing, "cannot sign for " + key + ": " + r.explanation);
   if (!by_domain && r.match != keystore::Match::email)
     throw Failure(FailureClass::signing, "cannot sign for " + key +
@@ -215,9 +225,17 @@ std::string OutboundRun::signer_fingerprint(std::optional<keystore::Time>& last_
   return r.chosen->facts.fingerprint;
 }
 
-Signer OutboundRun::load_signer() {
+// The signing identity; none when the sender has none and the profile lets such mail pass unsigned
+// (missing_identity "pass", as OpenDKIM passes mail that no SigningTable entry matches).
+std::optional<Signer> OutboundRun::load_signer() {
   Signer s;
-  s.use.fingerprint = signer_fingerprint(s.use.last_used);
+  try {
+    s.use.fingerprint = signer_fingerprint(s.use.last_used);
+  } catch (const MissingIdentity& m) {
+    if (profile_.missing_identity != conf::MissingIdentity::pass) throw;
+    job_.warn(Line().add("signing", "skipped").add("reason", m.what()).add("missing_identity", "pass"));
+    return std::nullopt;
+  }
   keystore::Identity id;
   try {
     id = keystore::load_identity(job_.store, s.use.fingerprint, {});
@@ -370,7 +388,40 @@ void OutboundRun::mark_used(const std::vector<Use>& uses) {
   }
 }
 
+// The protection the message already has, when its Content-Type claims some: the body must really be
+// CMS of that kind (a header alone claims nothing). nullopt: none, process it as any other message.
+std::optional<smime::ProtectionLevel> OutboundRun::existing_protection(const smime::mime::Entity& content) {
+  if (!job_.config.outbound.skip_already_protected || !already_protected(job_.message.headers))
+    return std::nullopt;
+  const smime::Protection p =
+      smime::protection_of(job_.message.body, content, settings::mime_limits(job_.config));
+  const std::string type =
+      smime::mime::ContentType::parse(job_.message.headers.get("Content-Type")).mime_type();
+  if (p.level == smime::ProtectionLevel::none) {
+    job_.note(Line().add("already-protected", "no").add("content-type", type).add("reason", p.reason));
+    return std::nullopt;
+  }
+  job_.note(Line()
+                .add("already-protected", smime::to_string(p.level))
+                .add("content-type", type)
+                .add("reason", p.reason));
+  return p.level;
+}
+
+// Every outbound verdict that lets the message through loses the forged copies of our headers.
 Verdict OutboundRun::run() {
+  Verdict v = protect();
+  if (v.action == conf::Action::accept) {
+    std::vector<logging::Line> removed;
+    std::vector<HeaderEdit> edits = forged_result_edits(job_.config, job_.message.headers, &removed);
+    for (const logging::Line& l : removed) job_.note(l);
+    edits.insert(edits.end(), v.header_edits.begin(), v.header_edits.end());
+    v.header_edits = std::move(edits);
+  }
+  return v;
+}
+
+Verdict OutboundRun::protect() {
   const Message& message = job_.message;
   const conf::Config& config = job_.config;
   job_.note(Line().add("profile", profile_.name).add("mode", conf::to_string(profile_.mode)));
@@ -378,20 +429,27 @@ Verdict OutboundRun::run() {
     job_.note(Line().add("action", "unchanged").add("reason", "profile-none"));
     return {};
   }
-  if (config.outbound.skip_already_protected && already_protected(message.headers)) {
-    job_.note(Line()
-                  .add("action", "unchanged")
-                  .add("reason", "already-protected")
-                  .add("content-type",
-                       smime::mime::ContentType::parse(message.headers.get("Content-Type")).mime_type()));
-    return {};
-  }
   if (message.body.size() > config.limits.max_message_size)
     throw Failure(FailureClass::bad_input, "message body of " + std::to_string(message.body.size()) +
                                                " bytes exceeds limits.max_message_size");
 
+  // The content to protect: the Content-* fields and the body.
+  const smime::mime::Limits limits = settings::mime_limits(config);
+  smime::mime::SplitHeaders parts = smime::mime::split_content_headers(message.headers);
+  const smime::mime::Entity content =
+      smime::mime::parse_body(message.body, message.body.all(), parts.content, limits);
+
+  // Encrypted already: left alone. Signed only (by its author): not signed again, but still encrypted
+  // when the profile encrypts, the author's signature inside.
+  const std::optional<smime::ProtectionLevel> existing = existing_protection(content);
+  const bool already_signed = existing == smime::ProtectionLevel::signed_only;
+  if (existing == smime::ProtectionLevel::encrypted || (already_signed && !profile_.encrypts())) {
+    job_.note(Line().add("action", "unchanged").add("reason", "already-protected"));
+    return {};
+  }
+
   std::optional<Signer> signer;
-  if (profile_.signs()) signer = load_signer();
+  if (profile_.signs() && !already_signed) signer = load_signer();
 
   RecipientPlan plan;
   Coverage coverage{profile_.encrypts(), false, false};
@@ -408,19 +466,15 @@ Verdict OutboundRun::run() {
     job_.note(Line().add("action", "unchanged").add("reason", "not-encrypted-no-certificate"));
     return {};
   }
-
-  // The content to protect: the Content-* fields and the body.
-  const smime::mime::Limits limits = settings::mime_limits(config);
-  smime::mime::SplitHeaders parts = smime::mime::split_content_headers(message.headers);
-  const smime::mime::Entity content =
-      smime::mime::parse_body(message.body, message.body.all(), parts.content, limits);
   const std::uint64_t size_hint = message.body.size();
 
-  const smime::SignOptions sopts = settings::sign_options(profile_);
-  const std::string sign_text = signer ? "signed " + std::string(conf::to_string(profile_.sign_mode)) + " " +
-                                             std::string(conf::to_string(profile_.digest)) + " by " +
-                                             signer->label
-                                       : std::string();
+  const smime::SignOptions sopts = settings::sign_options(config, profile_, size_hint);
+  std::string sign_text;
+  if (signer)
+    sign_text = "signed " + std::string(conf::to_string(profile_.sign_mode)) + " " +
+                std::string(conf::to_string(profile_.digest)) + " by " + signer->label;
+  else if (already_signed)
+    sign_text = "already signed (the author's signature kept)";
   auto sign_only = [&](smime::Sink& out) {
     smime::sign(message.body, content, signer->identity, sopts, out);
   };
@@ -428,8 +482,7 @@ Verdict OutboundRun::run() {
   std::optional<smime::Cipher> used_cipher;
   NewEntity rewritten;
   if (coverage.encrypt) {
-    smime::EncryptOptions eopts;
-    eopts.cipher = settings::cipher(profile_.cipher);
+    const smime::EncryptOptions eopts = settings::encrypt_options(config, profile_, size_hint);
     const std::vector<smime::Recipient> recipients = plan.recipients(settings::key_transport(profile_));
     rewritten = produce_entity(config, size_hint, [&](smime::Sink& out) {
       if (!signer)

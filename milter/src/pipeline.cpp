@@ -5,6 +5,7 @@
 
 #include "milter/direction.hpp"
 #include "milter/failure.hpp"
+#include "milter/forged_results.hpp"
 #include "milter/inbound.hpp"
 #include "milter/outbound.hpp"
 #include "milter/policy.hpp"
@@ -40,9 +41,10 @@ std::string unchecked_reason(FailureClass c) {
 Verdict failure_of(Job& job, std::exception_ptr e) {
   const FailureClass c = classify(e);
   Verdict v = failure_verdict(job.config, c, describe(e), public_detail(e), job.queue_id());
-  if (v.action == conf::Action::accept &&  // delivered anyway
-      decide_direction(job.config, job.message.envelope) == Direction::inbound)
-    v.header_edits = unprocessed_inbound_edits(job.config, job.message.headers, unchecked_reason(c));
+  if (v.action == conf::Action::accept)  // delivered anyway: never with a forged verdict of ours
+    v.header_edits = decide_direction(job.config, job.message.envelope) == Direction::inbound
+                         ? unprocessed_inbound_edits(job.config, job.message.headers, unchecked_reason(c))
+                         : forged_result_edits(job.config, job.message.headers, nullptr);
   std::vector<LogEntry> log = job.take_log();
   log.insert(log.end(), v.log.begin(), v.log.end());
   v.log = std::move(log);

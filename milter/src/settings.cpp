@@ -37,8 +37,18 @@ smime::mime::Limits mime_limits(const conf::Config& config) {
   return l;
 }
 
-smime::SignOptions sign_options(const conf::Profile& p) {
+namespace {
+
+// DER needs the content in memory: only where the spool would keep it in memory too.
+bool der_for(const conf::Config& config, const conf::Profile& p, std::uint64_t size) {
+  return p.encoding == conf::CmsEncoding::der && size < config.spool.memory_limit;
+}
+
+}  // namespace
+
+smime::SignOptions sign_options(const conf::Config& config, const conf::Profile& p, std::uint64_t size) {
   smime::SignOptions o;
+  o.der = der_for(config, p, size);
   o.mode = p.sign_mode == conf::SignMode::opaque ? smime::SignMode::opaque : smime::SignMode::detached;
   o.digest = digest(p.digest);
   o.rsa_padding = p.rsa_signature_padding == conf::RsaSignaturePadding::pss
@@ -46,6 +56,21 @@ smime::SignOptions sign_options(const conf::Profile& p) {
                       : smime::RsaSignaturePadding::pkcs1v15;
   o.include_chain = true;
   return o;
+}
+
+smime::EncryptOptions encrypt_options(const conf::Config& config, const conf::Profile& p,
+                                      std::uint64_t size) {
+  smime::EncryptOptions o;
+  o.cipher = cipher(p.cipher);
+  o.der = der_for(config, p, size);
+  return o;
+}
+
+smime::AlgorithmPolicy algorithm_policy(const conf::InboundAlgorithms& c) {
+  smime::AlgorithmPolicy p;
+  p.min_security_bits = static_cast<int>(c.min_security_bits);
+  p.sha1 = c.sha1 == conf::Sha1Policy::accept ? smime::Sha1Policy::accept : smime::Sha1Policy::refuse;
+  return p;
 }
 
 std::optional<smime::Cipher> cipher(conf::Cipher c) {

@@ -110,7 +110,9 @@ Binding bind_signer(X509* cert, const std::string& from_address) {
   if (cert == nullptr || from_address.empty()) return b;
   const std::string from = smime::normalize_address(from_address);
   for (const std::string& email : smime::email_addresses(cert)) {
-    if (smime::normalize_address(email) == from) {
+    // The whole address compares case-insensitively, the local part too: mail clients and the keystore's
+    // lookups treat ALICE@EXAMPLE.ORG and alice@example.org as one correspondent.
+    if (lower(smime::normalize_address(email)) == lower(from)) {
       b.bound = true;
       b.identifier = from;
       b.how = "email";

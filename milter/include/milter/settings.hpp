@@ -13,12 +13,17 @@
 #include "smime/encrypt.hpp"
 #include "smime/mime.hpp"
 #include "smime/sign.hpp"
+#include "smime/verify.hpp"
 
 namespace milter::settings {
 
 smime::mime::Limits mime_limits(const conf::Config& config);
 
-smime::SignOptions sign_options(const conf::Profile& profile);
+// `size`: the body's size; DER (profile encoding "der") only for bodies that fit spool.memory_limit.
+smime::SignOptions sign_options(const conf::Config& config, const conf::Profile& profile, std::uint64_t size);
+smime::EncryptOptions encrypt_options(const conf::Config& config, const conf::Profile& profile,
+                                      std::uint64_t size);
+smime::AlgorithmPolicy algorithm_policy(const conf::InboundAlgorithms& config);
 // nullopt for "auto": chosen by the recipients' announced capabilities.
 std::optional<smime::Cipher> cipher(conf::Cipher cipher);
 smime::RsaKeyTransport key_transport(const conf::Profile& profile);

@@ -1,5 +1,5 @@
 // Binding a signer to the sender: the one address of the one From header, and whether a signer
-// certificate names it (an e-mail address: local part exact, domain case-insensitive) or covers its
+// certificate names it (an e-mail address, compared case-insensitively as mail clients do) or covers its
 // domain (a dNSName equal to the domain, or a one-label wildcard "*.example.net" covering
 // "sub.example.net" but neither "example.net" nor "a.b.example.net").
 #pragma once

@@ -200,8 +200,8 @@ TEST_CASE("header edits delete every original Content-* field, highest index fir
   for (const auto& e : v.header_edits)
     if (e.kind == HeaderEdit::Kind::change && e.value.empty())
       deletions.push_back(e.name + "#" + std::to_string(e.index));
-  CHECK(deletions == std::vector<std::string>{"Content-Type#1", "Content-Description#2",
-                                              "Content-Description#1", "X-SMIME-Milter#1"});
+  CHECK(deletions == std::vector<std::string>{"X-SMIME-Milter#1", "Content-Type#1", "Content-Description#2",
+                                              "Content-Description#1"});
   // No MIME-Version in the original: it is added.
   bool added = false;
   for (const auto& e : v.header_edits)
@@ -495,32 +495,91 @@ TEST_CASE("missing certificate, plain: unencrypted to all, still signed when the
   }
 }
 
-TEST_CASE("already signed or encrypted messages are left alone unless configured otherwise",
-          "[milter][outbound]") {
+// A message as a client would send it after our own gateway (or its author) protected it: the verdict
+// applied, then split into header and body again.
+Message resend(const Message& original, const Verdict& v) {
+  const std::string text = rebuild(original, v);
+  const std::size_t end = text.find("\r\n\r\n");
+  Message m = original;
+  m.headers = smime::mime::parse_headers(text.substr(0, end + 2));
+  m.body = smime::Source::from_string(text.substr(end + 4));
+  return m;
+}
+
+TEST_CASE("already signed or encrypted: only a body that really is CMS counts", "[milter][outbound]") {
   Fixture f;
-  const std::string headers =
-      "From: user@example.com\r\nContent-Type: application/x-pkcs7-mime; "
-      "smime-type=enveloped-data\r\nContent-Transfer-Encoding: base64\r\n";
-  for (const std::string ct : {"multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b",
-                               "application/pkcs7-mime; smime-type=enveloped-data",
-                               "Application/X-PKCS7-MIME; smime-type=signed-data"}) {
-    INFO(ct);
-    const conf::Config config = f.config(R"({"mode": "sign"})");
+  const conf::Config sign = f.config(R"({"mode": "sign"})");
+  const conf::Config encrypt = f.config(R"({"mode": "sign-encrypt", "missing_certificate": "bounce"})");
+  SECTION("a header claiming protection over a plain body is signed like any message") {
+    for (const std::string ct : {"multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b",
+                                 "application/pkcs7-mime; smime-type=enveloped-data",
+                                 "Application/X-PKCS7-MIME; smime-type=signed-data"}) {
+      INFO(ct);
+      const Message m = make_message({"alice@example.org"}, "user@example.com",
+                                     "From: user@example.com\r\nContent-Type: " + ct + "\r\n", "--b--\r\n");
+      const Verdict v = milter::process_outbound(sign, *f.store, nullptr, m, profile_of(sign), now());
+      INFO(dump_log(v));
+      CHECK(v.action == conf::Action::accept);
+      CHECK(v.new_body.has_value());
+      CHECK(log_has(v, "already-protected=no"));
+      verify_signed(rebuild(m, v));
+    }
+    // Under an encrypting profile the fake "already encrypted" message is encrypted for real.
     const Message m = make_message({"alice@example.org"}, "user@example.com",
-                                   "From: user@example.com\r\nContent-Type: " + ct + "\r\n", "--b--\r\n");
-    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
-    CHECK(v.action == conf::Action::accept);
-    CHECK(v.header_edits.empty());
-    CHECK_FALSE(v.new_body.has_value());
-    CHECK(log_has(v, "reason=already-protected"));
+                                   "From: user@example.com\r\nContent-Type: application/pkcs7-mime; "
+                                   "smime-type=enveloped-data\r\n",
+                                   "this is not CMS\r\n");
+    const Verdict v = milter::process_outbound(encrypt, *f.store, nullptr, m, profile_of(encrypt), now());
+    INFO(dump_log(v));
+    REQUIRE(v.new_body.has_value());
+    CHECK(decrypt_for(rebuild(m, v), "alice").find("this is not CMS") != std::string::npos);
   }
-  const conf::Config config = f.config(R"({"mode": "sign"})", R"(, "outbound": {"default_profile": "p",
-      "skip_already_protected": false})");
-  const Message m = make_message({"alice@example.org"}, "user@example.com", headers, "AAAA\r\n");
-  const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
-  INFO(dump_log(v));
-  CHECK(v.action == conf::Action::accept);
-  CHECK(v.new_body.has_value());
+  SECTION("a really signed message is not signed again; a really encrypted one is left alone") {
+    const Message plain = make_message({"alice@example.org"});
+    const Message signed_msg =
+        resend(plain, milter::process_outbound(sign, *f.store, nullptr, plain, profile_of(sign), now()));
+    Verdict v = milter::process_outbound(sign, *f.store, nullptr, signed_msg, profile_of(sign), now());
+    INFO(dump_log(v));
+    CHECK(v.action == conf::Action::accept);
+    CHECK_FALSE(v.new_body.has_value());
+    CHECK(log_has(v, "already-protected=signed"));
+    CHECK(log_has(v, "reason=already-protected"));
+
+    const Message encrypted = resend(
+        plain, milter::process_outbound(encrypt, *f.store, nullptr, plain, profile_of(encrypt), now()));
+    v = milter::process_outbound(encrypt, *f.store, nullptr, encrypted, profile_of(encrypt), now());
+    INFO(dump_log(v));
+    CHECK_FALSE(v.new_body.has_value());
+    CHECK(log_has(v, "already-protected=encrypted"));
+  }
+  SECTION("a message only signed is still encrypted when the profile encrypts, its signature inside") {
+    const Message plain = make_message({"alice@example.org"});
+    const Message signed_msg =
+        resend(plain, milter::process_outbound(sign, *f.store, nullptr, plain, profile_of(sign), now()));
+    const Verdict v =
+        milter::process_outbound(encrypt, *f.store, nullptr, signed_msg, profile_of(encrypt), now());
+    INFO(dump_log(v));
+    REQUIRE(v.action == conf::Action::accept);
+    REQUIRE(v.new_body.has_value());
+    const std::string inner = decrypt_for(rebuild(signed_msg, v), "alice");
+    test::Parsed p = test::parse(inner);
+    CHECK(p.root.content_type.is("multipart", "signed"));  // the author's signature, not a second one
+    check_original_content(verify_signed(inner));
+    CHECK(log_has(v, "encrypted="));
+    CHECK_FALSE(log_has(v, "signed=detached"));
+  }
+  SECTION("skip_already_protected false: processed as any message") {
+    const conf::Config config = f.config(R"({"mode": "sign"})", R"(, "outbound": {"default_profile": "p",
+        "skip_already_protected": false})");
+    const Message m = make_message({"alice@example.org"}, "user@example.com",
+                                   "From: user@example.com\r\nContent-Type: application/x-pkcs7-mime; "
+                                   "smime-type=enveloped-data\r\nContent-Transfer-Encoding: base64\r\n",
+                                   "AAAA\r\n");
+    const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
+    INFO(dump_log(v));
+    CHECK(v.action == conf::Action::accept);
+    CHECK(v.new_body.has_value());
+  }
 }
 
 TEST_CASE("signing identity by sender domain, sender address or fingerprint, and a signing failure rejects",
@@ -529,32 +588,40 @@ TEST_CASE("signing identity by sender domain, sender address or fingerprint, and
   struct Row {
     std::string what;
     std::string identity;
+    std::string missing;  // missing_identity: "pass" (the default) or "reject"
     std::string sender;
     std::string extra;
     conf::Action want;
-    std::string want_signer;  // "" for either gateway certificate
+    std::string want_signer;  // "" for either gateway certificate; "-" not signed
   };
   const std::vector<Row> rows = {
-      {"domain of the sender", "sender-domain", "anyone@example.com", "", conf::Action::accept, ""},
-      {"no identity for the sender's domain", "sender-domain", "alice@example.org", "", conf::Action::reject,
-       ""},
-      {"the configured action for signing failures", "sender-domain", "alice@example.org",
+      {"domain of the sender", "sender-domain", "pass", "anyone@example.com", "", conf::Action::accept, ""},
+      {"no identity for the sender's domain: passed unsigned by default", "sender-domain", "pass",
+       "alice@example.org", "", conf::Action::accept, "-"},
+      {"no identity for the sender's domain, missing_identity reject", "sender-domain", "reject",
+       "alice@example.org", "", conf::Action::reject, ""},
+      {"the configured action for signing failures", "sender-domain", "reject", "alice@example.org",
        R"(, "failure_actions": {"signing": "tempfail"})", conf::Action::tempfail, ""},
-      {"sender address named by the certificate", "sender-address", "gateway@example.com", "",
+      {"sender address named by the certificate", "sender-address", "pass", "gateway@example.com", "",
        conf::Action::accept, ""},
-      {"sender address: a domain certificate is not enough", "sender-address", "anyone@example.com", "",
+      {"sender address: a domain certificate is not enough", "sender-address", "pass", "anyone@example.com",
+       "", conf::Action::reject, ""},
+      {"null sender without From: no identity, passed", "sender-domain", "pass", "", "", conf::Action::accept,
+       "-"},
+      {"null sender without From, missing_identity reject", "sender-domain", "reject", "", "",
        conf::Action::reject, ""},
-      {"null sender without From", "sender-domain", "", "", conf::Action::reject, ""},
-      {"fingerprint of the old gateway key", "FP:gw-old", "alice@example.org", "", conf::Action::accept,
-       "gw-old"},
-      {"fingerprint without a private key", "FP:alice", "alice@example.org", "", conf::Action::reject, ""},
+      {"fingerprint of the old gateway key", "FP:gw-old", "pass", "alice@example.org", "",
+       conf::Action::accept, "gw-old"},
+      {"fingerprint without a private key", "FP:alice", "pass", "alice@example.org", "", conf::Action::reject,
+       ""},
   };
   for (const Row& row : rows) {
     INFO(row.what);
     std::string identity = row.identity;
     if (identity.rfind("FP:", 0) == 0) identity = f.fp(identity.substr(3));
-    const conf::Config config =
-        f.config(R"({"mode": "sign", "signing_identity": ")" + identity + R"("})", row.extra);
+    const conf::Config config = f.config(R"({"mode": "sign", "signing_identity": ")" + identity +
+                                             R"(", "missing_identity": ")" + row.missing + R"("})",
+                                         row.extra);
     const Message m = make_message({"alice@example.org"}, row.sender,
                                    "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n");
     const Verdict v = milter::process_outbound(config, *f.store, nullptr, m, profile_of(config), now());
@@ -569,6 +636,9 @@ TEST_CASE("signing identity by sender domain, sender address or fingerprint, and
       CHECK(v.header_edits.empty());
       CHECK_FALSE(v.new_body.has_value());
       CHECK(log_has(v, "failure=signing"));
+    } else if (row.want_signer == "-") {
+      CHECK_FALSE(v.new_body.has_value());
+      CHECK(log_has(v, "signing=skipped"));
     } else {
       smime::VerifyResult r;
       const std::string rebuilt = rebuild(m, v);

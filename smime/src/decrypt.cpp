@@ -107,6 +107,11 @@ DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::
   return result;
 }
 
+int pkcs7_mime_content_type(const Source& src, const mime::Entity& entity) {
+  detail::DecodedReader reader(src, entity.body, entity.encoding);
+  return detail::scan_content_type(reader);
+}
+
 std::string pkcs7_mime_der(const Source& src, const mime::Entity& entity) {
   // Decoded straight from the Source: the base64 text is never held whole beside the DER.
   StringSink der;

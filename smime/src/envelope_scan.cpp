@@ -145,4 +145,15 @@ class Scanner {
 
 Envelope scan_envelope(DecodedReader& r) { return Scanner(r).run(); }
 
+int scan_content_type(DecodedReader& r) {
+  if (!is_sequence(read_ber_header(r, "the ContentInfo")))
+    malformed("not a CMS structure (no ContentInfo SEQUENCE)");
+  const BerHeader type = read_ber_header(r, "the content type");
+  if (!type.is(kUniversal, kTagOid) || type.constructed) malformed("the ContentInfo has no content type");
+  std::string oid;
+  std::size_t budget = 256;  // an OID longer than this is no content type of ours
+  copy_ber_element(r, type, oid, budget, "the content type");
+  return nid_of(oid);
+}
+
 }  // namespace smime::detail

@@ -30,4 +30,8 @@ struct Envelope {
 // kMaxEnvelopeBytes; Error(io) from the Source.
 Envelope scan_envelope(DecodedReader& r);
 
+// The content type of the ContentInfo at the reader's position (an OpenSSL NID), read from its first
+// bytes. Throws Error(bad_input) when they are not a ContentInfo's.
+int scan_content_type(DecodedReader& r);
+
 }  // namespace smime::detail

@@ -65,7 +65,6 @@ DecodedReader::~DecodedReader() = default;
 bool DecodedReader::refill() {
   block_.clear();
   block_pos_ = 0;
-  std::string encoded;
   while (block_.empty()) {
     if (encoded_pos_ >= body_.end()) {
       if (!decoder_) return false;
@@ -83,10 +82,10 @@ bool DecodedReader::refill() {
       }
       encoded_pos_ += n;
     } else {
-      encoded.resize(want);
-      const std::size_t n = src_.read(encoded_pos_, encoded.data(), want);
+      encoded_.resize(want);
+      const std::size_t n = src_.read(encoded_pos_, encoded_.data(), want);
       encoded_pos_ = n == 0 ? body_.end() : encoded_pos_ + n;
-      decoder_->write(std::string_view(encoded.data(), n));
+      decoder_->write(std::string_view(encoded_.data(), n));
     }
   }
   return true;

@@ -45,6 +45,7 @@ class DecodedReader {
   Range body_;
   std::uint64_t encoded_pos_;         // the next byte of the body to read
   std::unique_ptr<Decoder> decoder_;  // null: the body is read as it is
+  std::string encoded_;               // the decoder's input block, reused
   std::string block_;                 // decoded bytes not yet consumed start at block_pos_
   std::size_t block_pos_ = 0;
   std::uint64_t position_ = 0;

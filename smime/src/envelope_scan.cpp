@@ -58,9 +58,9 @@ class Scanner {
     const auto type = next_child(info, "the ContentInfo");
     if (!type || !type->is(kUniversal, kTagOid)) malformed("the ContentInfo has no content type");
     copy(*type, info.before, "the content type");
-    env.type = nid_of(info.before);
-    if (env.type != NID_pkcs7_enveloped && env.type != NID_id_smime_ct_authEnvelopedData)
-      throw Error(ErrorKind::bad_input, std::string("not enveloped-data but ") + OBJ_nid2sn(env.type));
+    const int nid = nid_of(info.before);
+    if (nid != NID_pkcs7_enveloped && nid != NID_id_smime_ct_authEnvelopedData)
+      throw Error(ErrorKind::bad_input, std::string("not enveloped-data but ") + OBJ_nid2sn(nid));
 
     const auto wrapper = next_child(info, "the ContentInfo");
     if (!wrapper || !wrapper->is(kContextSpecific, 0) || !wrapper->constructed)
@@ -69,14 +69,14 @@ class Scanner {
     const auto data = next_child(explicit_content, "the content");
     if (!data || !is_sequence(*data)) malformed("the enveloped data is not a SEQUENCE");
     Level enveloped = open(*data, explicit_content.end);
-    Level info_level = encrypted_content_info(enveloped);
-    env.content_offset = encrypted_content(info_level);
+    Level encrypted_info = encrypted_content_info(enveloped);
+    env.content_offset = encrypted_content(encrypted_info);
 
     copy_rest(enveloped, enveloped.after, "the enveloped data");  // unprotectedAttrs; or authAttrs, mac, ...
     copy_rest(explicit_content, explicit_content.after, "the content");
     copy_rest(info, info.after, "the ContentInfo");
     r_.skip_to_end();  // what follows the structure is ignored, as OpenSSL's parser does
-    env.skeleton = wrap(info, wrap(explicit_content, wrap(enveloped, wrap(info_level, {}))));
+    env.skeleton = wrap(info, wrap(explicit_content, wrap(enveloped, wrap(encrypted_info, {}))));
     return env;
   }
 

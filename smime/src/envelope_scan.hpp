@@ -16,7 +16,6 @@ namespace smime::detail {
 inline constexpr std::size_t kMaxEnvelopeBytes = 4 * 1024 * 1024;
 
 struct Envelope {
-  int type = 0;          // NID_pkcs7_enveloped or NID_id_smime_ct_authEnvelopedData
   std::string skeleton;  // the ContentInfo without encryptedContent: lengths adjusted, BER where it was
   // Where encryptedContent's header starts in the decoded body; none when the message carries no
   // encrypted content.

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 
 #include "temp_dir.hpp"
 #include "test_support.hpp"
@@ -556,4 +557,40 @@ TEST_CASE("the content type of a pkcs7-mime entity is read from its first bytes"
   auto junk = test::parse(
       "Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n");
   CHECK_THROWS_AS(pkcs7_mime_content_type(junk.src, junk.root), Error);
+}
+
+TEST_CASE("mutated envelopes of large messages end in a result or a clear error, never a crash",
+          "[decrypt][stream][robustness]") {
+  test::TempDir dir;
+  const OpensslMessage m = openssl_der(dir, 5 * kMiB, "aes-256-gcm");
+  const Pieces p = take_apart(m.der);
+  const std::string ber = put_together(p, chunked_content(p.ciphertext, Shape::nested), true);
+  std::mt19937 rng(20240612);
+  for (const std::string* original : {&m.der, &ber}) {
+    for (int i = 0; i < 100; ++i) {
+      std::string der = *original;
+      // Bytes of the envelope: the first kilobyte (recipient infos, algorithm) or the last 64 (the tag, the
+      // ends of contents), flipped, dropped or duplicated.
+      const std::size_t span = rng() % 2 ? std::min<std::size_t>(1024, der.size()) : 64;
+      const std::size_t pos = span == 64 ? der.size() - 1 - rng() % 64 : rng() % span;
+      switch (rng() % 3) {
+        case 0:
+          der[pos] = static_cast<char>(rng());
+          break;
+        case 1:
+          der.erase(pos, 1 + rng() % 8);
+          break;
+        default:
+          der.insert(pos, der.substr(pos, 1 + rng() % 8));
+          break;
+      }
+      INFO("mutation " << i << " at " << pos);
+      write_pkcs7_message(der, false, dir.path("msg.eml"), "authEnveloped-data");
+      try {
+        decrypt_file(dir.path("msg.eml"));
+      } catch (const Error& e) {
+        CHECK(std::string(e.what()).size() > 5);
+      }
+    }
+  }
 }

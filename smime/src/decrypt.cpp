@@ -7,6 +7,8 @@
 #include "cms_parse.hpp"
 #include "smime/algorithms.hpp"
 #include "smime/classify.hpp"
+#include "content_bio.hpp"
+#include "envelope_scan.hpp"
 
 namespace smime {
 
@@ -52,6 +54,39 @@ void require_supported_cipher(const std::string& name) {
                 "unsupported algorithm " + readable_cipher(name) + " (content encryption)");
 }
 
+// A body up to this size that the streaming scanner rejects is handed to OpenSSL whole: its BER
+// parser is the judge of what is malformed, so nothing that decrypted before fails now, and its
+// error queue says why. Larger bodies get the scanner's reason.
+constexpr std::uint64_t kWholeParseLimit = detail::kMaxEnvelopeBytes;
+
+// The envelope OpenSSL parses, and where the encrypted content is streamed from (none: the envelope
+// holds it, or the message has none).
+detail::Envelope read_envelope(const Source& src, const mime::Entity& entity) {
+  try {
+    detail::DecodedReader reader(src, entity.body, entity.encoding);
+    return detail::scan_envelope(reader);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::bad_input || entity.body.length > kWholeParseLimit) throw;
+  }
+  detail::Envelope whole;
+  whole.skeleton = pkcs7_mime_der(src, entity);
+  return whole;
+}
+
+// Runs the content decryption (the key is set) into out, the content streamed when it is apart.
+void decrypt_content(CMS_ContentInfo* cms, const Source& src, const mime::Entity& entity,
+                     const detail::Envelope& envelope, bool authenticated, Sink& out) {
+  BioPtr content;
+  if (envelope.content_offset) content = detail::make_content_bio(src, entity, *envelope.content_offset);
+  BioPtr sink = make_sink_bio(out);
+  const int rc = CMS_decrypt(cms, nullptr, nullptr, content.get(), sink.get(), CMS_BINARY);
+  if (content) detail::rethrow_content_error(content.get());
+  rethrow_sink_error(sink.get());
+  if (rc <= 0)
+    throw_openssl(ErrorKind::bad_input, authenticated ? "decrypting (authentication tag or content corrupt)"
+                                                      : "decrypting the content");
+}
+
 }  // namespace
 
 DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::vector<DecryptionKey>& keys,
@@ -59,11 +94,11 @@ DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::
   if (!carries_cms(entity))
     throw Error(ErrorKind::bad_input,
                 "not an encrypted entity (Content-Type " + entity.content_type.mime_type() + ")");
-  std::string der = pkcs7_mime_der(src, entity);
-  const std::string cipher = detail::content_encryption_algorithm(der);
+  detail::Envelope envelope = read_envelope(src, entity);
+  const std::string cipher = detail::content_encryption_algorithm(envelope.skeleton);
   require_supported_cipher(cipher);
-  CmsPtr cms = detail::parse_cms(der);
-  std::string().swap(der);  // the parsed structure holds its own copy of the content
+  CmsPtr cms = detail::parse_cms(envelope.skeleton);
+  std::string().swap(envelope.skeleton);  // the parsed structure holds its own copy
   const int type = OBJ_obj2nid(CMS_get0_type(cms.get()));
   if (type != NID_pkcs7_enveloped && type != NID_id_smime_ct_authEnvelopedData)
     throw Error(ErrorKind::bad_input, std::string("not enveloped-data but ") + OBJ_nid2sn(type));
@@ -86,15 +121,14 @@ DecryptResult decrypt(const Source& src, const mime::Entity& entity, const std::
 
   check(CMS_decrypt_set1_pkey(cms.get(), keys[chosen].key.get(), keys[chosen].cert.get()),
         "decrypting the content-encryption key", ErrorKind::bad_input);
-  BioPtr sink = make_sink_bio(out);
-  int rc = CMS_decrypt(cms.get(), nullptr, nullptr, nullptr, sink.get(), CMS_BINARY);
-  rethrow_sink_error(sink.get());
-  if (rc <= 0)
-    throw_openssl(ErrorKind::bad_input, result.authenticated
-                                            ? "decrypting (authentication tag or content corrupt)"
-                                            : "decrypting the content");
+  decrypt_content(cms.get(), src, entity, envelope, result.authenticated, out);
   out.finish();
   return result;
+}
+
+int pkcs7_mime_content_type(const Source& src, const mime::Entity& entity) {
+  detail::DecodedReader reader(src, entity.body, entity.encoding);
+  return detail::scan_content_type(reader);
 }
 
 std::string pkcs7_mime_der(const Source& src, const mime::Entity& entity) {

@@ -18,6 +18,17 @@ namespace {
 using auth_results::Result;
 using logging::Line;
 
+// A reason for the comment and the reply, in our words: OpenSSL's error queue ("...: error:0680009B:
+// asn1 encoding routines::too long"), which smime::Error appends, stays in the log.
+std::string words_only(std::string_view reason) {
+  const std::size_t queue = reason.find("error:");
+  if (queue == std::string_view::npos) return std::string(reason);
+  std::string_view words = reason.substr(0, queue);
+  while (!words.empty() && (words.back() == ' ' || words.back() == ':' || words.back() == ';'))
+    words.remove_suffix(1);
+  return words.empty() ? std::string("unreadable CMS") : std::string(words);
+}
+
 bool may_carry_smime(const smime::mime::ContentType& ct) {
   return ct.is("multipart", "signed") || ct.is("application", "pkcs7-mime") ||
          ct.is("application", "x-pkcs7-mime") || ct.is("application", "octet-stream");
@@ -206,13 +217,13 @@ void failed_layer(Job& job, const smime::VerifyResult& r, SignatureLayer& layer)
     case smime::VerifyStatus::weak:
     case smime::VerifyStatus::unsupported:
       layer.result = Result::fail;
-      layer.reason = r.reason;
+      layer.reason = words_only(r.reason);
       return;
     case smime::VerifyStatus::no_signer:
     case smime::VerifyStatus::malformed:
     case smime::VerifyStatus::valid:
       layer.result = Result::permerror;
-      layer.reason = r.reason;
+      layer.reason = words_only(r.reason);
       return;
   }
 }
@@ -228,7 +239,7 @@ KindOf kind_of(const Content& c, const smime::mime::Limits& limits) {
   } catch (const smime::Error& err) {
     if (err.kind() != smime::ErrorKind::bad_input) throw;
     if (ct.is("application", "octet-stream")) return {};  // an attachment we cannot read is not S/MIME
-    return {Kind::malformed, err.what()};
+    return {Kind::malformed, words_only(err.what())};
   }
   const smime::Classification cl = smime::classify(c.body, e);
   switch (cl.type) {
@@ -253,7 +264,7 @@ KindOf kind_of(const Content& c, const smime::mime::Limits& limits) {
   std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::tolower(ch); });
   if (type == "enveloped-data" || type == "authenveloped-data") return {Kind::encrypted, {}};
   if (type == "signed-data") return {Kind::signed_entity, {}};
-  return {Kind::malformed, cl.reason};
+  return {Kind::malformed, words_only(cl.reason)};
 }
 
 std::optional<std::string> signed_part(const smime::Source& src, const smime::mime::Entity& root) {
@@ -336,9 +347,10 @@ std::optional<Content> verify_layer(Job& job, const VerifyContext& ctx, const Co
     }
   } catch (const smime::Error& e) {
     if (e.kind() != smime::ErrorKind::bad_input) throw;
+    job.note(Line("verify-detail").add("reason", e.what()));
     r = smime::VerifyResult{};
     r.status = smime::VerifyStatus::malformed;
-    r.reason = e.what();
+    r.reason = words_only(e.what());
   } catch (const NotAnEntity& e) {
     job.note(Line().add("signed-content", "unusable").add("reason", e.what()));
   }

@@ -114,7 +114,7 @@ Binding bind_signer(X509* cert, const std::string& from_address) {
     // lookups treat ALICE@EXAMPLE.ORG and alice@example.org as one correspondent.
     if (lower(smime::normalize_address(email)) == lower(from)) {
       b.bound = true;
-      b.identifier = from;
+      b.identifier = smime::normalize_address(email);  // as the certificate names it
       b.how = "email";
       return b;
     }

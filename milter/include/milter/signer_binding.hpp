@@ -21,7 +21,7 @@ FromAddress single_from_address(const smime::mime::HeaderList& headers);
 
 struct Binding {
   bool bound = false;
-  std::string identifier;  // bound: the From address (e-mail match) or the From domain (domain match)
+  std::string identifier;  // bound: the certificate's address (e-mail match) or the From domain (domain match)
   std::string how;         // "email" or "domain"
 };
 Binding bind_signer(X509* cert, const std::string& from_address);

@@ -21,6 +21,8 @@
 
 namespace {
 
+using Result = milter::auth_results::Result;
+
 using milter::HeaderEdit;
 using milter::Message;
 using milter::Verdict;
@@ -722,4 +724,114 @@ TEST_CASE("inbound: a signer certificate the message does not carry is taken fro
   INFO(dump_log(known));
   CHECK(apply(m, known).header("Authentication-Results") ==
         "mx.example.com; smime=pass body.smime-identifier=alice@example.org (verified)");
+}
+
+TEST_CASE("inbound: weak keys and digests fail by the configured algorithm policy", "[milter][inbound]") {
+  Fixture f;
+  // weak512: RSA-512; md5cert: a certificate signed with MD5; sha1cert: signed with SHA-1 (test PKI).
+  struct Row {
+    std::string who;
+    std::string algorithms;  // inbound.algorithms
+    Result want;
+    std::string reason;  // in the comment
+  };
+  const std::vector<Row> rows = {
+      {"weak512", "", Result::fail, "weak key"},
+      {"weak512", R"({"min_security_bits": 0})", Result::pass, "verified"},
+      {"md5cert", R"({"min_security_bits": 0, "sha1": "accept"})", Result::fail, "md5"},
+      {"sha1cert", "", Result::fail, "weak digest: sha1"},
+      {"sha1cert", R"({"sha1": "accept"})", Result::pass, "verified"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.who << " " << row.algorithms);
+    conf::Config c = conf::parse(R"({"spool": {"directory": ")" + f.spool +
+                                     R"("}, "revocation": {"enabled": false}, "inbound": {"authserv_id": ")" +
+                                     kAuthservId + R"(")" +
+                                     (row.algorithms.empty() ? "" : R"(, "algorithms": )" + row.algorithms) + "}}",
+                                 "test");
+    const std::string address = row.who == "weak512" ? "weak@example.org"
+                                : row.who == "md5cert" ? "md5@example.org"
+                                                       : "sha1@example.org";
+    const Message m = make_message(routing(address), signed_entity(row.who));
+    const Verdict v = run(f, c, m);
+    INFO(dump_log(v));
+    const Rebuilt r = apply(m, v);
+    const std::string ar = r.header("Authentication-Results");
+    INFO(ar);
+    CHECK(ar.find(std::string("smime=") + std::string(milter::auth_results::to_string(row.want))) !=
+          std::string::npos);
+    CHECK(ar.find(row.reason) != std::string::npos);
+    CHECK(ar.find("does not match the content") == std::string::npos);  // weak is not "bad signature"
+  }
+}
+
+TEST_CASE("inbound: an intermediate CA or a partner's own certificate as the only trust anchor",
+          "[milter][inbound]") {
+  for (const std::string anchor : {"inter", "alice"}) {
+    INFO("anchor " << anchor);
+    test::TempDir dir;
+    std::filesystem::create_directory(dir.path("spool"));
+    auto store = keystore::open_sqlite_store(dir.path("keystore.db"));
+    store->add_anchor(test::cert(anchor).get(), now());
+    conf::Config c = conf::parse(R"({"spool": {"directory": ")" + dir.path("spool") +
+                                     R"("}, "revocation": {"enabled": false}})",
+                                 "test");
+    c.inbound.authserv_id = kAuthservId;
+    const Message m = make_message(routing(), signed_entity("alice"));
+    const Verdict v = milter::process_inbound(c, *store, nullptr, m, now());
+    INFO(dump_log(v));
+    CHECK(apply(m, v).header("Authentication-Results") ==
+          "mx.example.com; smime=pass body.smime-identifier=alice@example.org (verified)");
+  }
+}
+
+TEST_CASE("inbound: remove_signature keeps the signature when the result is not a pass", "[milter][inbound]") {
+  Fixture f;
+  conf::Config c = f.config();
+  c.inbound.remove_signature = true;
+  const Message m = make_message(routing("Bob <bob@example.org>"), signed_entity("alice"));  // mismatch
+  const Verdict v = run(f, c, m);
+  INFO(dump_log(v));
+  CHECK_FALSE(v.new_body.has_value());
+  CHECK(log_has(v, "signature=kept"));
+  const Rebuilt r = apply(m, v);
+  CHECK(r.parsed.root.content_type.is("multipart", "signed"));
+  CHECK(r.header("Authentication-Results").find("smime=fail") != std::string::npos);
+}
+
+TEST_CASE("inbound: layers beyond inbound.max_layers are reported, not passed over", "[milter][inbound]") {
+  Fixture f;
+  conf::Config c = f.config();
+  c.inbound.max_layers = 2;
+  // Three layers: signed, encrypted, signed.
+  const Message m = make_message(routing(), sign_encrypt_entity("alice", "gw-new", smime::Cipher::aes256_gcm, true));
+  const Verdict v = run(f, c, m);
+  INFO(dump_log(v));
+  const Rebuilt r = apply(m, v);
+  const std::string ar = r.header("Authentication-Results");
+  INFO(ar);
+  CHECK(ar.find("smime=permerror") != std::string::npos);
+  CHECK(ar.find("more than 2 S/MIME layers") != std::string::npos);
+  CHECK(log_has(v, "smime=too-deep"));
+  // With the default (8) the same message passes.
+  const Verdict ok = run(f, f.config(), m);
+  CHECK(apply(m, ok).header("Authentication-Results").find("smime=pass") != std::string::npos);
+}
+
+TEST_CASE("inbound: forged results with white space before the colon are removed too", "[milter][inbound]") {
+  Fixture f;
+  const conf::Config c = f.config();
+  const Message m = make_message(routing("Alice <alice@example.org>",
+                                         "Authentication-Results : mx.example.com; smime=pass\r\n"
+                                         "X-SMIME-Gateway-Verified  : yes\r\n"),
+                                 signed_entity("bob"));
+  const Verdict v = run(f, c, m);
+  INFO(dump_log(v));
+  const Rebuilt r = apply(m, v);
+  std::size_t ars = 0;
+  for (const auto& h : r.parsed.root.headers.items)
+    if (h.name.rfind("Authentication-Results", 0) == 0) ++ars;
+  CHECK(ars == 1);  // ours only
+  CHECK(r.header("Authentication-Results").find("smime=fail") != std::string::npos);
+  CHECK(r.header("X-SMIME-Gateway-Verified") == "failed");
 }

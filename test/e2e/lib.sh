@@ -61,13 +61,14 @@ smtpd_port=$((${E2E_PORT_BASE:-40000} + $$ % 20000))
 sink_port=$((smtpd_port + 1))
 reinject_port=$((smtpd_port + 2))
 
-# start_milter CONFIG — check and start the milter; its socket must be $D/milter.sock
+# start_milter CONFIG [SOCKET] — check and start the milter; its socket must be SOCKET (default $D/milter.sock)
 start_milter() {
+  local socket=${2:-$D/milter.sock}
   "$MILTER" -c "$1" -n > "$D/milter-n.log" 2>&1 || { cat "$D/milter-n.log"; fatal "milter configuration check"; }
   "$MILTER" -f -c "$1" > "$D/milter.log" 2>&1 &
   milter_pid=$!
-  for _ in $(seq 100); do [ -S "$D/milter.sock" ] && break; sleep 0.1; done
-  [ -S "$D/milter.sock" ] || fatal "milter socket did not appear"
+  for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
+  [ -S "$socket" ] || fatal "milter socket did not appear"
 }
 # stop_milter — stop the milter mid-run (e.g. to check what Postfix answers without it)
 stop_milter() {
@@ -232,3 +233,25 @@ if ($cmd eq 'mediatype') {          # mediatype FILE
 } else { die "mime.pl: unknown command $cmd\n"; }
 PERL
 mime() { perl "$D/mime.pl" "$@"; }
+
+# ---- gpgsm in a private home (the install and Sendmail tests)
+# gpgsm_init ROOT_PEM — $D/gnupg trusting ROOT_PEM (no CRL checks); the agent is stopped on exit
+gpgsm_init() {
+  export GNUPGHOME=$D/gnupg
+  mkdir -m 700 "$GNUPGHOME"
+  echo disable-crl-checks > "$GNUPGHOME/gpgsm.conf"
+  at_exit "GNUPGHOME=$GNUPGHOME gpgconf --kill gpg-agent"
+  timeout 30 gpgsm --batch --import "$1" > "$D/gpgsm-setup.log" 2>&1
+  local fpr; fpr=$(openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+  echo "$fpr S relax" >> "$GNUPGHOME/trustlist.txt"
+}
+# gpgsm_verify_signed MSG SIGNER_PEM — the multipart/signed MSG verifies with gpgsm (GOODSIG, VALIDSIG of
+# SIGNER_PEM, trusted chain); the signed content is left in $D/g.content
+gpgsm_verify_signed() {
+  local want; want=$(openssl x509 -in "$2" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+  mime signed "$1" "$D/g.content" "$D/g.sig" || return 1
+  timeout 30 gpgsm --batch --status-fd 1 --verify "$D/g.sig" "$D/g.content" > "$D/g.status" || { cat "$D/g.status"; return 1; }
+  cat "$D/g.status"
+  grep -q '^\[GNUPG:\] GOODSIG ' "$D/g.status" && grep -q "^\[GNUPG:\] VALIDSIG $want " "$D/g.status" \
+    && grep -q '^\[GNUPG:\] TRUST_FULLY' "$D/g.status"
+}

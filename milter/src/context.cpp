@@ -1,8 +1,6 @@
 // See context.hpp.
 #include "milter/context.hpp"
 
-#include "keystore/sqlite_store.hpp"
-
 namespace milter {
 
 MessageContext::MessageContext(std::shared_ptr<const conf::Config> snapshot)
@@ -19,16 +17,5 @@ MessageContext& ConnectionContext::begin_message(std::shared_ptr<const conf::Con
 }
 
 void ConnectionContext::end_message() { message_.reset(); }
-
-keystore::Store& ConnectionContext::store(const conf::Config& config) {
-  if (!store_ || store_path_ != config.keystore.path) {
-    store_.reset();
-    keystore::SqliteOptions options;
-    options.create = false;  // a wrong path is an unavailable keystore, not a new empty one
-    store_ = keystore::open_sqlite_store(config.keystore.path.string(), options);
-    store_path_ = config.keystore.path;
-  }
-  return *store_;
-}
 
 }  // namespace milter

@@ -188,6 +188,8 @@ Reply inbound_reply(conf::InboundAction action, InboundClass c, std::string_view
   return reply(action == conf::InboundAction::reject, r, r.text, comment, queue_id);
 }
 
+std::string_view inbound_text(InboundClass c) { return row(c).text; }
+
 Reply tempfail_reply(std::string_view queue_id) {
   return reply(false, row(FailureClass::internal), "temporary failure", {}, queue_id);
 }

@@ -1,7 +1,9 @@
 // See filter.hpp.
 #include "milter/filter.hpp"
 
+#include <algorithm>
 #include <exception>
+#include <thread>
 
 #include "milter/failure.hpp"
 #include "milter/forged_results.hpp"
@@ -89,11 +91,14 @@ Filter::Filter(const LiveConfig& config, Processor processor, StoreOpener store_
       processor_(std::move(processor)),
       store_opener_(std::move(store_opener)),
       reinjector_(std::move(reinjector)),
+      stores_(workers == 0 ? std::max(1u, std::thread::hardware_concurrency()) : workers),
       workers_(workers) {
   if (!processor_) processor_ = [](Job& job) { return process_message(job); };
   if (!store_opener_) {
-    store_opener_ = [](ConnectionContext& ctx, const conf::Config& c) -> keystore::Store& {
-      return ctx.store(c);
+    store_opener_ = [this](ConnectionContext& ctx, const conf::Config& c) -> keystore::Store& {
+      MessageContext& msg = *ctx.message();
+      msg.store_lease.emplace(stores_.lease(c));
+      return **msg.store_lease;
     };
   }
   if (!reinjector_) {
@@ -255,8 +260,10 @@ CallbackStatus Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterAp
   message.body = msg.body.finish();
 
   keystore::Store* store = nullptr;
+  std::int64_t generation = 0;
   try {
     store = &store_opener_(ctx, config);
+    generation = store->generation();  // one cheap read: is the process's cache of decoded keys current?
   } catch (const std::exception& e) {
     const FailureClass c = FailureClass::keystore;
     logging::error(qid, decision(c, action_for(config.failure_actions, c), "keystore-unavailable")
@@ -277,6 +284,8 @@ CallbackStatus Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterAp
 
   Job job(config, *store, checker.get(), message, std::time(nullptr));
   job.side_effects = side_effects_;
+  job.use_cache(keys_, config.keystore.postgres() ? config.keystore.url : config.keystore.path.string(),
+                generation);
   const Verdict verdict = run_pipeline(job, api);
   for (const LogEntry& entry : verdict.log) logging::write(entry.level, qid, entry.text);
   logging::info(qid, Line("verdict")

@@ -388,7 +388,8 @@ std::string InboundRun::choose_action(const Summary& s, Verdict& v) {
       case conf::InboundAction::deliver:
         break;
       case conf::InboundAction::quarantine:
-        v.quarantine = "smime-milter " + std::string(to_string(chosen->c)) + ": " + comment;
+        v.quarantine = "smime-milter " + std::string(to_string(chosen->c)) + ": " +
+                       std::string(inbound_text(chosen->c)) + ": " + comment;
         break;
       case conf::InboundAction::reject:
         v.action = conf::Action::reject;

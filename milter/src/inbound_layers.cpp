@@ -54,20 +54,6 @@ std::optional<std::string> signed_part_below(const smime::Source& src, const smi
   return std::nullopt;
 }
 
-// Every gateway decryption key (old and new identities, expired ones too); keys that cannot be loaded
-// (locked) are logged and left out. `fingerprints` gets each key's certificate fingerprint, in order.
-std::vector<smime::DecryptionKey> decryption_keys(Job& job, std::vector<std::string>& fingerprints) {
-  std::vector<smime::DecryptionKey> keys;
-  std::vector<std::string> skipped;
-  std::vector<keystore::Identity> ids = keystore::decryption_identities(job.store, {}, &skipped);
-  for (const std::string& s : skipped) job.warn(Line().add("decrypt-key", "skipped").add("reason", s));
-  for (keystore::Identity& id : ids) {
-    fingerprints.push_back(id.fingerprint);
-    keys.push_back(smime::DecryptionKey{std::move(id.cert), std::move(id.key)});
-  }
-  return keys;
-}
-
 // Raw content is text when it has no NUL and no line longer than SMTP allows.
 bool looks_like_text(const smime::Source& raw) {
   std::string chunk(64 * 1024, '\0');
@@ -272,8 +258,13 @@ std::optional<std::string> signed_part(const smime::Source& src, const smime::mi
 }
 
 std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionLayer& found) {
-  std::vector<std::string> fingerprints;
-  const std::vector<smime::DecryptionKey> keys = decryption_keys(job, fingerprints);
+  // Every gateway decryption key (old and new identities, expired ones too); keys that cannot be loaded
+  // (locked) are logged and left out.
+  const std::shared_ptr<const KeyCache::DecryptionKeys> cached = job.decryption_keys();
+  for (const std::string& why : cached->skipped)
+    job.warn(Line().add("decrypt-key", "skipped").add("reason", why));
+  const std::vector<smime::DecryptionKey>& keys = cached->keys;
+  const std::vector<std::string>& fingerprints = cached->fingerprints;
   // `why` is the log's short word, `reason` ours for the comment and the reply, `detail` the log's only.
   auto failed = [&](std::string_view why, const std::string& reason, std::string_view detail = {}) {
     found.ok = false;
@@ -328,7 +319,7 @@ std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionLayer
 std::optional<Content> verify_layer(Job& job, const VerifyContext& ctx, const Content& c,
                                     SignatureLayer& layer) {
   smime::VerifyOptions opts;
-  for (const auto& a : ctx.anchors) opts.anchors.push_back(smime::share(a.get()));
+  opts.trust_store = job.trust_store();
   for (const auto& k : ctx.known) opts.intermediates.push_back(smime::share(k.get()));
   opts.at_time = job.now;
   opts.limits = settings::mime_limits(job.config);

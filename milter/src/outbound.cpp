@@ -196,7 +196,8 @@ std::string OutboundRun::signer_fingerprint(std::optional<keystore::Time>& last_
     if (!rec->has_private_key)
       throw Failure(FailureClass::signing,
                     "signing certificate " + wanted.fingerprint + " has no private key");
-    keystore::Check c = keystore::check_validity(rec->facts, job_.time());
+    keystore::Check c =
+        keystore::check_validity(rec->facts, job_.time());  // a fingerprint: looked up each time
     if (c.ok()) c = keystore::check_purpose(rec->facts, keystore::Purpose::sign);
     if (!c.ok())
       throw Failure(FailureClass::signing, "signing certificate " + wanted.fingerprint + ": " + c.reason);
@@ -209,7 +210,8 @@ std::string OutboundRun::signer_fingerprint(std::optional<keystore::Time>& last_
   const std::string key = by_domain ? keystore::domain_of(sender) : sender;
   if (key.empty() || (!by_domain && sender.find('@') == std::string::npos))
     throw MissingIdentity("no sender address to choose a signing identity by");
-  keystore::LookupResult r = keystore::signing_certificate(job_.store, key, job_.time());
+  const std::shared_ptr<const KeyCache::Choice> choice = job_.signing_choice(key);
+  const keystore::LookupResult& r = choice->lookup;
   if (!r.found() && r.candidates.empty()) throw MissingIdentity("no signing identity for " + key);
   if (!r.found()) throw Failure(FailureClass::signing, "cannot sign for " + key + ": " + r.explanation);
   if (!by_domain && r.match != keystore::Match::email)
@@ -236,9 +238,9 @@ std::optional<Signer> OutboundRun::load_signer() {
     job_.warn(Line().add("signing", "skipped").add("reason", m.what()).add("missing_identity", "pass"));
     return std::nullopt;
   }
-  keystore::Identity id;
+  std::shared_ptr<const keystore::Identity> id;
   try {
-    id = keystore::load_identity(job_.store, s.use.fingerprint, {});
+    id = job_.identity(s.use.fingerprint);
   } catch (const keystore::Error& e) {
     if (e.kind() == keystore::ErrorKind::store) throw;
     throw Failure(FailureClass::signing,
@@ -247,10 +249,11 @@ std::optional<Signer> OutboundRun::load_signer() {
     throw Failure(FailureClass::signing,
                   "cannot load the signing key " + s.use.fingerprint + ": " + e.what());
   }
-  s.label = certificate_label(id.cert.get());
-  s.identity.cert = std::move(id.cert);
-  s.identity.key = std::move(id.key);
-  s.identity.chain = std::move(id.chain);
+  // Shared references to the cached objects: the same key object signs every message.
+  s.label = certificate_label(id->cert.get());
+  s.identity.cert = smime::share(id->cert.get());
+  s.identity.key = smime::share(id->key.get());
+  for (const smime::X509Ptr& c : id->chain) s.identity.chain.push_back(smime::share(c.get()));
   return s;
 }
 
@@ -377,12 +380,13 @@ std::string OutboundRun::trace_text(const std::string& sign_text, const std::opt
 void OutboundRun::mark_used(const std::vector<Use>& uses) {
   std::vector<std::string> due;
   for (const Use& u : uses)
-    if (keystore::last_use_stale(u.last_used, job_.time())) due.push_back(u.fingerprint);
+    if (job_.cache().last_use_due(u.fingerprint, u.last_used, job_.time())) due.push_back(u.fingerprint);
   if (due.empty() || !job_.side_effects) return;
   try {
     job_.store.in_transaction([&] {
       for (const auto& fp : due) job_.store.mark_used(fp, job_.time());
     });
+    for (const auto& fp : due) job_.cache().last_use_written(fp, job_.time());
   } catch (const std::exception& e) {
     job_.warn(Line().add("warning", "mark-used-failed").add("reason", e.what()));
   }

@@ -127,4 +127,17 @@ keystore::HarvestPolicy harvest_policy(const conf::Harvest& c) {
   return p;
 }
 
+keystore::StoreLocation store_location(const conf::Keystore& c) {
+  keystore::StoreLocation where;
+  if (c.postgres()) {
+    where.url = c.url;
+    where.read_url = c.read_url;
+    where.pg.application_name = "smime-milter";
+  } else {
+    where.path = c.path.string();
+    where.sqlite.create = false;
+  }
+  return where;
+}
+
 }  // namespace milter::settings

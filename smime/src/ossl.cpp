@@ -8,6 +8,12 @@ X509Ptr share(X509* cert) {
   return X509Ptr(cert);
 }
 
+PkeyPtr share(EVP_PKEY* key) {
+  if (key == nullptr) return nullptr;
+  EVP_PKEY_up_ref(key);
+  return PkeyPtr(key);
+}
+
 X509StackPtr make_stack(const std::vector<X509Ptr>& certs) {
   X509StackPtr stack = take<X509StackPtr>(sk_X509_new_null(), "allocating a certificate stack");
   for (const auto& c : certs) {

@@ -324,15 +324,26 @@ VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyO
   detail::ContentDigests digests(digest_nids);
   read_content(src, detached ? where.content : std::nullopt, cms.get(), digests, content_out);
 
-  StorePtr store = detail::trust_store(opt.anchors);
+  StorePtr own_store;
+  if (!opt.trust_store) own_store = detail::trust_store(opt.anchors);
+  X509_STORE* const store_ptr = opt.trust_store ? opt.trust_store.get() : own_store.get();
   for (int i = 0; i < count; ++i) {
     const auto k = static_cast<std::size_t>(i);
     if (to_check[k])
-      check_signer(result.signers[k], cms.get(), sk_CMS_SignerInfo_value(sis, i), digests.chain(),
-                   store.get(), untrusted.get(), opt);
+      check_signer(result.signers[k], cms.get(), sk_CMS_SignerInfo_value(sis, i), digests.chain(), store_ptr,
+                   untrusted.get(), opt);
   }
   summarize(result);
   return result;
+}
+
+}  // namespace smime
+
+namespace smime {
+
+std::shared_ptr<X509_STORE> make_trust_store(const std::vector<X509Ptr>& anchors) {
+  StorePtr store = detail::trust_store(anchors);
+  return std::shared_ptr<X509_STORE>(store.release(), X509_STORE_free);
 }
 
 }  // namespace smime

@@ -18,6 +18,7 @@
 
 #include "conf/config.hpp"
 #include "keystore/store.hpp"
+#include "keystore/store_pool.hpp"
 #include "milter/message.hpp"
 #include "milter/message_buffer.hpp"
 
@@ -53,6 +54,9 @@ struct MessageContext {
   std::optional<std::string> body_error;  // the body could not be buffered (full disk): tempfail at eom
   bool too_large = false;                 // past limits.max_message_size: the rest is not buffered
   bool step_failed = false;               // a callback the MTA expects no reply for failed: tempfail at eom
+  // The keystore this message uses while it is processed: leased at end-of-message from the process's
+  // pool, given back when the message ends.
+  std::optional<keystore::StorePool::Lease> store_lease;
 };
 
 class ConnectionContext {
@@ -76,15 +80,8 @@ class ConnectionContext {
   MessageContext& begin_message(std::shared_ptr<const conf::Config> snapshot);
   void end_message();
 
-  // The keystore for this connection (libmilter runs a connection in one thread at a time; SQLite
-  // handles are not shared between threads). Opened lazily, reopened when the configured path
-  // changes. Throws what open_sqlite_store throws.
-  keystore::Store& store(const conf::Config& config);
-
  private:
   std::unique_ptr<MessageContext> message_;
-  std::unique_ptr<keystore::Store> store_;
-  std::filesystem::path store_path_;
 };
 
 }  // namespace milter

@@ -74,6 +74,9 @@ Reply failure_reply(conf::Action action, FailureClass c, std::string_view public
 // the result in our words, as in Authentication-Results.
 Reply inbound_reply(conf::InboundAction action, InboundClass c, std::string_view comment,
                     std::string_view queue_id);
+// The words of an inbound class for a reply or a quarantine reason: "S/MIME signature failed", ...
+std::string_view inbound_text(InboundClass c);
+
 // "451 4.7.0 temporary failure, queue id X": for what cannot be anything but a tempfail (the MTA refused
 // a change, the split copy could not be delivered).
 Reply tempfail_reply(std::string_view queue_id);

@@ -26,8 +26,10 @@
 #include "milter/context.hpp"
 #include "milter/failure.hpp"
 #include "milter/job.hpp"
+#include "milter/key_cache.hpp"
 #include "milter/milter_api.hpp"
 #include "milter/revocation_service.hpp"
+#include "milter/store_service.hpp"
 #include "milter/worker_pool.hpp"
 
 namespace milter {
@@ -46,7 +48,8 @@ std::string_view to_string(CallbackStatus s);
 
 // The pipeline. Default: milter::process_message.
 using Processor = std::function<Verdict(Job&)>;
-// Opens the keystore for a message's configuration. Default: the connection's lazily opened SQLite store.
+// The keystore for a message's configuration. Default: a store leased from the process's pool for the
+// configured location (kept in the message context until the message ends).
 using StoreOpener = std::function<keystore::Store&(ConnectionContext&, const conf::Config&)>;
 // Delivers a split copy. Default: smtp_send to config.reinjection. Throws on failure.
 using Reinjector = std::function<void(const conf::Config&, const SplitCopy&)>;
@@ -95,6 +98,8 @@ class Filter {
   RevocationService revocation_;
   std::chrono::milliseconds progress_interval_{10000};
   bool side_effects_ = true;
+  StoreService stores_;
+  KeyCache keys_;       // decoded keys, anchors and signing choices, shared by all messages
   WorkerPool workers_;  // last: its threads stop before the members they use go
 };
 

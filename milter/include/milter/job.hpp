@@ -1,13 +1,17 @@
 // One message's processing: everything the steps of the pipeline read (the configuration snapshot, the
-// keystore, the revocation checker, the message, the clock) and the log they write. The Filter makes one
-// Job per message at end-of-message and drops it with the message; nothing in it outlives the message.
+// keystore, the revocation checker, the message, the clock, the process's cache of decoded keys) and
+// the log they write. The Filter makes one Job per message at end-of-message and drops it with the
+// message; nothing in it outlives the message.
 //
 // Contract: a Job is used by one thread at a time. Its log collects the lines of every step in order;
 // the caller (Filter, dry run) writes them with the queue id. `side_effects` false (the dry run without
-// --commit) means no step writes to the keystore: no harvest, no last-use mark.
+// --commit) means no step writes to the keystore: no harvest, no last-use mark. Without a KeyCache of the
+// process (tests, tools), the Job uses one of its own.
 #pragma once
 
+#include <cstdint>
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +19,7 @@
 #include "conf/config.hpp"
 #include "keystore/record.hpp"
 #include "keystore/store.hpp"
+#include "milter/key_cache.hpp"
 #include "milter/logging.hpp"
 #include "milter/message.hpp"
 #include "smime/ossl.hpp"
@@ -43,6 +48,11 @@ class Job {
   const Message& message;
   const std::time_t now;  // the time certificates are checked against
   bool side_effects = true;
+  std::string key_passphrase;  // of encrypted gateway keys; empty: none configured
+
+  // The process's cache, the store's location (its key in the cache) and the generation read for this
+  // message; without them the Job keeps its own cache and reads the generation when first needed.
+  void use_cache(KeyCache& cache, std::string location, std::int64_t generation);
 
   keystore::Time time() const { return static_cast<keystore::Time>(now); }
   const std::string& queue_id() const { return message.envelope.queue_id; }
@@ -54,12 +64,23 @@ class Job {
   std::vector<LogEntry> take_log() { return std::move(log_); }
   const std::vector<LogEntry>& log() const { return log_; }
 
-  // The keystore's trust anchors, read once per message.
+  // Decoded keystore material, through the cache (key_cache.hpp).
   const std::vector<smime::X509Ptr>& trust_anchors();
+  std::shared_ptr<X509_STORE> trust_store();
+  std::shared_ptr<const keystore::Identity> identity(const std::string& fingerprint);
+  std::shared_ptr<const KeyCache::DecryptionKeys> decryption_keys();
+  std::shared_ptr<const KeyCache::Choice> signing_choice(const std::string& address_or_domain);
+  KeyCache& cache() { return *cache_; }
 
  private:
+  KeyCache::From source();
+
   std::vector<LogEntry> log_;
-  std::optional<std::vector<smime::X509Ptr>> anchors_;
+  std::unique_ptr<KeyCache> own_cache_ = std::make_unique<KeyCache>();
+  KeyCache* cache_ = own_cache_.get();
+  std::string location_ = "job";
+  std::optional<std::int64_t> generation_;
+  std::shared_ptr<const KeyCache::Anchors> anchors_;
 };
 
 }  // namespace milter

@@ -8,6 +8,7 @@
 
 #include "conf/config.hpp"
 #include "keystore/harvest.hpp"
+#include "keystore/open_store.hpp"
 #include "revocation/decision.hpp"
 #include "revocation/revocation.hpp"
 #include "smime/encrypt.hpp"
@@ -32,5 +33,10 @@ revocation::Options revocation_options(const conf::Revocation& config);
 revocation::Policy revocation_policy(const conf::Revocation& config);
 
 keystore::HarvestPolicy harvest_policy(const conf::Harvest& config);
+
+// Where the keystore is: the SQLite file (keystore.path) or the PostgreSQL database (keystore.url,
+// keystore.read_url). The milter never creates a missing SQLite file: a wrong path is an unavailable
+// keystore, not a new empty one.
+keystore::StoreLocation store_location(const conf::Keystore& config);
 
 }  // namespace milter::settings

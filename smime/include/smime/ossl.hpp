@@ -63,6 +63,9 @@ inline void check(int rc, std::string_view what, ErrorKind kind = ErrorKind::cry
 
 // A new reference to an X509 (X509_up_ref), owned.
 X509Ptr share(X509* cert);
+// A new reference to a key (EVP_PKEY_up_ref), owned: the same key object, so OpenSSL's per-key state
+// (RSA blinding) is set up once for all its users.
+PkeyPtr share(EVP_PKEY* key);
 // A new stack holding new references to certs.
 X509StackPtr make_stack(const std::vector<X509Ptr>& certs);
 

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,7 +71,10 @@ struct AlgorithmPolicy {
 };
 
 struct VerifyOptions {
-  std::vector<X509Ptr> anchors;        // trust anchors: self-signed roots, intermediates, end entities
+  std::vector<X509Ptr> anchors;  // trust anchors: self-signed roots, intermediates, end entities
+  // The anchors made into a store once (make_trust_store), shared by every verification; when set,
+  // `anchors` is not read.
+  std::shared_ptr<X509_STORE> trust_store;
   std::vector<X509Ptr> intermediates;  // untrusted certificates to help build chains
   std::optional<std::time_t> at_time;  // validation time; default now
   mime::Limits limits;
@@ -103,6 +107,10 @@ struct VerifyResult {
 // Verifies `entity` (multipart/signed, or signed-data in an entity carries_cms() accepts). The signed content
 // (the MIME entity that was signed, headers included) is written to content_out when given and the
 // structure allowed it to be found, whatever the verdict.
+// A trust store of `anchors` (partial chains allowed: any anchor ends a chain), for
+// VerifyOptions::trust_store. Thread-safe to share once made.
+std::shared_ptr<X509_STORE> make_trust_store(const std::vector<X509Ptr>& anchors);
+
 VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyOptions& options,
                     Sink* content_out = nullptr);
 

@@ -673,6 +673,7 @@ namespace {
 class BrokenStore final : public keystore::Store {
  public:
   [[noreturn]] static void fail() { throw keystore::Error(keystore::ErrorKind::store, "database is locked"); }
+  std::int64_t generation() override { fail(); }
   void in_transaction(const std::function<void()>&) override { fail(); }
   std::optional<keystore::CertRecord> find(std::string_view) override { fail(); }
   std::vector<keystore::CertRecord> find_prefix(std::string_view) override { fail(); }

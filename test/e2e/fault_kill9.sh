@@ -98,9 +98,10 @@ smtp-source -s "$SESSIONS" -m "$half" -F "$D/alice.msg" -f user@example.com -t a
   -M client.test "127.0.0.1:$entry_port" > "$D/source-alice.log" 2>&1 &
 src_alice=$!
 at_exit "kill $src_bob $src_alice"
-kills=0 src_done=""
+kills=0 src_done="" pause=1  # the first kill after 1 s, so that small runs see some too
 while [ $((SECONDS - t0)) -lt "$DRAIN_LIMIT" ]; do
-  sleep "$((RANDOM % 2 + 2)).$((RANDOM % 10))"
+  sleep "$pause"
+  pause=$((RANDOM % 2 + 2)).$((RANDOM % 10))
   if [ -z "$src_done" ] && ! kill -0 "$src_bob" 2> /dev/null && ! kill -0 "$src_alice" 2> /dev/null; then
     src_done=$((SECONDS - t0))
   fi
@@ -116,7 +117,9 @@ wait "$src_alice"; st_alice=$?
 check "smtp-source (bob) finished, exit 0" test "$st_bob" -eq 0
 check "smtp-source (alice) finished, exit 0" test "$st_alice" -eq 0
 echo "# load sent in ${src_done:-?} s, queue drained under $kills kills in $drain_secs s (limit $DRAIN_LIMIT s)"
-check "the milter was killed at least 3 times under load ($kills)" test "$kills" -ge 3
+min_kills=3
+[ "$COUNT" -ge 500 ] || min_kills=1
+check "the milter was killed at least $min_kills times under load ($kills)" test "$kills" -ge "$min_kills"
 
 # ---- flush with the milter up: the queue must empty
 milter_alive || respawn_milter "$D/milter.json"

@@ -3,12 +3,15 @@
 # Fault test: hostile input through a private Postfix, each message both inbound (127.0.0.1 is outside:
 # direction.internal_networks is 10.9.9.0/24) and outbound (the same client made internal with XCLIENT):
 #   nest1000     1,000 levels of nested multipart
+#   nest1000-signed  the same inside a valid signature (alice's, made by openssl cms -sign)
 #   parts100k    a multipart with 100,000 parts
-#   header10m    one header line of 10 MB (Postfix keeps header_size_limit of it, and passes that on)
+#   header10m    one header line of 10 MB (Postfix cuts it: line_length_limit, header_size_limit; the milter
+#                gets what Postfix keeps, up to 100 KiB)
 #   nul          NUL bytes in a header and in the body
 #   b64-enveloped  application/pkcs7-mime enveloped-data whose base64 is broken
 #   b64-signature  multipart/signed whose signature part's base64 is broken
 #   hugelen-opaque application/pkcs7-mime signed-data whose DER declares lengths of 2 GB
+#   hugelen-enveloped  enveloped-data (indefinite-length BER) whose recipientInfos declare 2 GB
 #   hugelen-signature  multipart/signed with such a DER as the signature
 #   noboundary   multipart/signed without a boundary parameter
 # Each gets a clear decision within a bound: accepted with a result (outbound: the trace header, and a
@@ -57,11 +60,12 @@ use strict; use warnings;
 my ($kind, $dir, $out) = @ARGV;
 open(my $o, '>:raw', $out) or die "$out: $!\n";
 my ($from, $to) = $dir eq 'out' ? ('user@example.com', 'bob@example.org') : ('alice@example.org', 'user@example.com');
-print $o "From: <$from>\r\nTo: <$to>\r\nSubject: hostile $kind $dir\r\nMIME-Version: 1.0\r\n";
+# the entity alone (for openssl cms -sign), or a whole message
+print $o "From: <$from>\r\nTo: <$to>\r\nSubject: hostile $kind $dir\r\nMIME-Version: 1.0\r\n" unless $dir eq 'entity';
 # DER with lengths of 2 GB: SEQUENCE { OID signedData, [0] { SEQUENCE { INTEGER 1 ... } } }, cut short
 my $huge = pack('H*', '30847fffffff06092a864886f70d010702a0847fffffff30847fffffff020101310f300d06096086480165030402010500');
 sub b64 { my $s = ''; for (my $i = 0; $i < length $_[0]; $i += 57) { my $c = substr($_[0], $i, 57); my $e = pack('u', $c); $e =~ s/^.//mg; $e =~ s/\n//g; $e =~ tr|`| |; $e =~ tr| -_|A-Za-z0-9+/|; my $pad = (3 - length($c) % 3) % 3; substr($e, -$pad) = '=' x $pad if $pad; $s .= "$e\r\n"; } $s }
-if ($kind eq 'nest1000') {
+if ($kind eq 'nest1000' || $kind eq 'nest1000-signed') {
     print $o "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n";
     print $o "--b$_\r\nContent-Type: multipart/mixed; boundary=\"b" . ($_ + 1) . "\"\r\n\r\n" for 1 .. 999;
     print $o "--b1000\r\nContent-Type: text/plain\r\n\r\nthe innermost part\r\n";
@@ -84,6 +88,11 @@ if ($kind eq 'nest1000') {
 } elsif ($kind eq 'hugelen-opaque') {
     print $o "Content-Type: application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\"\r\n";
     print $o "Content-Transfer-Encoding: base64\r\n\r\n", b64($huge);
+} elsif ($kind eq 'hugelen-enveloped') {
+    # indefinite-length BER envelopedData whose recipientInfos SET declares 2 GB
+    my $env = pack('H*', '308006092a864886f70d010703a0803080020100318' . '47fffffff' . '3082010002010030');
+    print $o "Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=\"smime.p7m\"\r\n";
+    print $o "Content-Transfer-Encoding: base64\r\n\r\n", b64($env);
 } elsif ($kind eq 'hugelen-signature') {
     print $o "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"s\"\r\n\r\n";
     print $o "--s\r\nContent-Type: text/plain\r\n\r\nsigned text\r\n--s\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n";
@@ -96,7 +105,7 @@ if ($kind eq 'nest1000') {
 } else { die "unknown kind $kind\n" }
 close($o) or die "$out: $!\n";
 PERL
-KINDS="nest1000 parts100k header10m nul b64-enveloped b64-signature hugelen-opaque hugelen-signature noboundary"
+KINDS="nest1000 nest1000-signed parts100k header10m nul b64-enveloped b64-signature hugelen-opaque hugelen-enveloped hugelen-signature noboundary"
 
 no_openssl_text() { ! grep -E -o '.{0,60}error:[0-9A-Fa-f]{8}:.{0,60}' <<< "$1"; }
 no_openssl_text_in_header() { ! perl -ne 'last if /^\r?$/; print "$1\n" if /(.{0,80}error:[0-9A-Fa-f]{8}:.{0,60})/' "$1" | grep .; }
@@ -107,7 +116,19 @@ delivered_file() { grep -l -a -F "Subject: hostile $1 $2" "$D"/sink/* 2> /dev/nu
 # hostile KIND DIR — send, time, classify, check
 hostile() {
   local kind=$1 dir=$2 r t0 secs f="" result=""
-  perl "$D/hostile.pl" "$kind" "$dir" "$D/$kind-$dir.wire" || fatal "make $kind"
+  if [ "$kind" = nest1000-signed ]; then
+    # the 1,000 levels inside a valid signature of alice's (openssl cms -sign), From and To in front
+    perl "$D/hostile.pl" nest1000 entity "$D/nest.entity" || fatal "make $kind"
+    timeout 60 openssl cms -sign -in "$D/nest.entity" -signer "$PKI/alice.pem" -inkey "$PKI/alice.key" \
+      -certfile "$PKI/inter.pem" -md sha256 -out "$D/nest.signed" || fatal "openssl cms -sign $kind"
+    if [ "$dir" = out ]; then printf 'From: <user@example.com>\nTo: <bob@example.org>\n'; else printf 'From: <alice@example.org>\nTo: <user@example.com>\n'; fi \
+      > "$D/$kind-$dir.msg"
+    printf 'Subject: hostile %s %s\n' "$kind" "$dir" >> "$D/$kind-$dir.msg"
+    cat "$D/nest.signed" >> "$D/$kind-$dir.msg"
+    wire "$D/$kind-$dir.msg" "$D/$kind-$dir.wire"
+  else
+    perl "$D/hostile.pl" "$kind" "$dir" "$D/$kind-$dir.wire" || fatal "make $kind"
+  fi
   t0=$(now_ms)
   if [ "$dir" = out ]; then
     r=$(SEND_TIMEOUT=$((BOUND + 30)) SEND_XCLIENT=$INTERNAL smtp_send "$D/$kind-$dir.wire" bob@example.org)

@@ -10,10 +10,70 @@ export LC_ALL=C TZ=UTC
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 if ! command -v postfix > /dev/null || ! command -v smtp-sink > /dev/null; then echo "SKIP: postfix not installed"; exit 77; fi
+# E2E_UNSHARE="net", "mount" or "net mount", set before sourcing: the script runs itself again in a
+# private network namespace (its own loopback: no port taken by anyone else, nothing of ours seen
+# outside) and/or mount namespace (mounts of its own, gone with it). E2E_UNSHARED says what it got
+# (empty where unshare cannot: the script then runs in the shared namespaces).
+if [ -n "${E2E_UNSHARE:-}" ] && [ -z "${E2E_UNSHARED+set}" ]; then
+  _ns_flags=()
+  for _ns in $E2E_UNSHARE; do case $_ns in net) _ns_flags+=(-n) ;; mount) _ns_flags+=(-m) ;; esac; done
+  if command -v unshare > /dev/null && { [[ $E2E_UNSHARE != *net* ]] || command -v ip > /dev/null; } \
+    && unshare "${_ns_flags[@]}" true 2> /dev/null; then
+    # shellcheck disable=SC2016  # expanded by the inner shell
+    exec env E2E_UNSHARED="$E2E_UNSHARE" unshare "${_ns_flags[@]}" \
+      sh -c 'case $E2E_UNSHARED in *net*) ip link set lo up || exit 1 ;; esac; exec "$0" "$@"' "$0" "$@"
+  fi
+  export E2E_UNSHARED=""
+fi
 
 D=$(mktemp -d "/tmp/smime-e2e-$(basename "$0" .sh).XXXXXX")
 chmod 755 "$D"
 milter_pid="" sink_pid="" postfix_pid=""
+# Under a sanitizer build (SMIME_E2E_SANITIZER=1, set by test/CMakeLists.txt when SMIME_SANITIZE is on)
+# every report of ASan, LSan and UBSan, of any of our programs, goes to $D/sanitizer/; the milter is
+# stopped with SIGTERM and its exit status checked (LeakSanitizer reports at exit); any report or a
+# non-zero status fails the script (sanitizer_verdict, called on exit).
+SANITIZER_FAILED=""
+if [ -n "${SMIME_E2E_SANITIZER:-}" ]; then
+  mkdir -p "$D/sanitizer"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$D/sanitizer/asan"
+  export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$D/sanitizer/ubsan"
+fi
+# milter_reaped PID STATUS — under a sanitizer build, a milter stopped with SIGTERM must exit 0
+# (a leak or an error makes LSan/ASan exit non-zero); killed with SIGKILL (137) it says nothing.
+milter_reaped() {
+  [ -n "${SMIME_E2E_SANITIZER:-}" ] || return 0
+  case $2 in 0 | 137) ;; *) SANITIZER_FAILED+=" milter $1 exited $2;" ;; esac
+}
+# sanitizer_stop_milter — SIGTERM, then wait up to 60 s (the leak check takes a while), then SIGKILL
+sanitizer_stop_milter() {
+  local pid=$milter_pid st _
+  [ -n "$pid" ] || return 0
+  milter_pid=""
+  kill "$pid" 2> /dev/null
+  for _ in $(seq 600); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2> /dev/null; then
+    kill -9 "$pid" 2> /dev/null
+    SANITIZER_FAILED+=" milter $pid did not exit within 60 s of SIGTERM;"
+  fi
+  wait "$pid" 2> /dev/null
+  st=$?
+  milter_reaped "$pid" "$st"
+}
+# sanitizer_verdict — print every report and the statuses; exit 1 when there is anything
+sanitizer_verdict() {
+  [ -n "${SMIME_E2E_SANITIZER:-}" ] || return 0
+  local f
+  for f in "$D"/sanitizer/*; do
+    [ -f "$f" ] || continue
+    SANITIZER_FAILED+=" report $(basename "$f");"
+    echo "# --- sanitizer report $(basename "$f")"
+    sed -n '1,80p' "$f" | sed 's/^/#   /'
+  done
+  [ -z "$SANITIZER_FAILED" ] && { echo "# sanitizer: no report, the milter exited 0"; return 0; }
+  echo "not ok - sanitizer:$SANITIZER_FAILED"
+  return 1
+}
 AT_EXIT=()
 at_exit() { AT_EXIT+=("$*"); }
 _e2e_cleanup() {
@@ -22,10 +82,14 @@ _e2e_cleanup() {
   for c in "${AT_EXIT[@]}"; do eval "$c" > /dev/null 2>&1; done
   [ -n "$postfix_pid" ] && postfix -c "$D/conf" stop > /dev/null 2>&1
   [ -n "$postfix_pid" ] && { for _ in $(seq 50); do kill -0 "$postfix_pid" 2> /dev/null || break; sleep 0.1; done; kill "$postfix_pid" 2> /dev/null; }
+  [ -n "${SMIME_E2E_SANITIZER:-}" ] && sanitizer_stop_milter
   [ -n "$milter_pid" ] && kill "$milter_pid" 2> /dev/null
   [ -n "$sink_pid" ] && kill "$sink_pid" 2> /dev/null
   wait 2> /dev/null
+  local verdict=0
+  sanitizer_verdict || verdict=1
   if [ -n "${SMIME_E2E_KEEP:-}" ]; then echo "kept: $D"; else rm -rf "$D"; fi
+  [ "$verdict" -eq 0 ] || exit 1
 }
 trap _e2e_cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -60,6 +124,7 @@ finish() {
 smtpd_port=$((${E2E_PORT_BASE:-40000} + $$ % 20000))
 sink_port=$((smtpd_port + 1))
 reinject_port=$((smtpd_port + 2))
+entry_port=$((smtpd_port + 3))  # start_postfix --entry
 
 # start_milter CONFIG [SOCKET] — check and start the milter; its socket must be SOCKET (default $D/milter.sock)
 start_milter() {
@@ -73,6 +138,7 @@ start_milter() {
 # stop_milter — stop the milter mid-run (e.g. to check what Postfix answers without it)
 stop_milter() {
   [ -n "$milter_pid" ] || return 0
+  [ -n "${SMIME_E2E_SANITIZER:-}" ] && { sanitizer_stop_milter; return 0; }
   kill "$milter_pid" 2> /dev/null
   wait "$milter_pid" 2> /dev/null
   milter_pid=""
@@ -82,16 +148,22 @@ start_sink() {
   smtp-sink -u root -d "$D/sink/%M." "127.0.0.1:$sink_port" 100 &
   sink_pid=$!
 }
-# start_postfix [--size-limit BYTES] [--reinject] — the private instance on $smtpd_port, relaying to the
-# sink; --size-limit sets message_size_limit; --reinject adds a second smtpd without milters on
-# 127.0.0.1:$reinject_port (the milter's re-injection address, e.g. for split copies).
+# start_postfix [--size-limit BYTES] [--reinject] [--entry] [--set 'NAME = VALUE']... — the private
+# instance on $smtpd_port, relaying to the sink; --size-limit sets message_size_limit; --reinject adds a
+# second smtpd without milters on 127.0.0.1:$reinject_port (the milter's re-injection address, e.g. for
+# split copies). --entry adds an smtpd without milters on 127.0.0.1:$entry_port that relays what it
+# receives to $smtpd_port (content_filter): the milter's smtpd is then a relay hop, and what it
+# tempfails stays queued in the instance (retried every few seconds; flush_queue_wait). --set adds a
+# main.cf line.
 # shellcheck disable=SC2120  # the options are optional
 start_postfix() {
-  local size_limit="" reinject=""
+  local size_limit="" reinject="" entry="" extra=()
   while [ $# -gt 0 ]; do
     case $1 in
       --size-limit) size_limit=$2; shift 2 ;;
       --reinject) reinject=1; shift ;;
+      --entry) entry=1; shift ;;
+      --set) extra+=("$2"); shift 2 ;;
       *) fatal "start_postfix: unknown option $1" ;;
     esac
   done
@@ -120,6 +192,11 @@ CF
   if [ -n "$reinject" ]; then
     echo "127.0.0.1:$reinject_port inet n - n - - smtpd -o smtpd_milters= -o non_smtpd_milters= -o receive_override_options=no_milters" >> "$D/conf/master.cf"
   fi
+  if [ -n "$entry" ]; then
+    echo "127.0.0.1:$entry_port inet n - n - - smtpd -o syslog_name=postfix/entry -o smtpd_milters= -o content_filter=smtp:[127.0.0.1]:$smtpd_port" >> "$D/conf/master.cf"
+    printf '%s\n' "minimal_backoff_time = 2s" "maximal_backoff_time = 4s" "queue_run_delay = 2s" >> "$D/conf/main.cf"
+  fi
+  if [ ${#extra[@]} -gt 0 ]; then printf '%s\n' "${extra[@]}" >> "$D/conf/main.cf"; fi
   postconf -c "$D/conf" -F '*/*/chroot = n'
   chown -R postfix "$D/data"
   postfix -c "$D/conf" set-permissions > /dev/null 2>&1 || true
@@ -161,6 +238,87 @@ wait_sink() {
 }
 # sink_file SUBJECT-SUBSTRING — the one delivered file whose Subject contains it (empty if none)
 sink_file() { grep -l -F "Subject: $1" "$D"/sink/* 2> /dev/null | head -n 1; }
+
+# ---- the queue and the milter process (the fault tests)
+# queue_count — messages in the instance's queue (incoming, active, deferred, hold, maildrop)
+queue_count() {
+  local n=0 q
+  for q in incoming active deferred hold maildrop; do
+    [ -d "$D/queue/$q" ] && n=$((n + $(find "$D/queue/$q" -type f | wc -l)))
+  done
+  echo "$n"
+}
+# flush_queue_wait SECONDS — postqueue -f every 2 s until the queue is empty; false when it is not
+flush_queue_wait() {
+  local i
+  for i in $(seq $(($1 * 5))); do
+    [ "$(queue_count)" -eq 0 ] && return 0
+    [ $((i % 10)) -eq 1 ] && postqueue -c "$D/conf" -f > /dev/null 2>&1
+    sleep 0.2
+  done
+  [ "$(queue_count)" -eq 0 ]
+}
+sink_count() { find "$D/sink" -type f | wc -l; }
+# respawn_milter CONFIG [SOCKET] — start the milter again (after kill -9): the stale socket removed, the
+# log appended to $D/milter.log; no configuration check (start_milter made it)
+respawn_milter() {
+  local socket=${2:-$D/milter.sock} _
+  rm -f "$socket"
+  "$MILTER" -f -c "$1" >> "$D/milter.log" 2>&1 &
+  milter_pid=$!
+  for _ in $(seq 200); do [ -S "$socket" ] && return 0; kill -0 "$milter_pid" 2> /dev/null || break; sleep 0.05; done
+  fatal "milter socket did not appear after a restart"
+}
+# kill9_milter — SIGKILL the milter (by its PID) and reap it
+kill9_milter() {
+  [ -n "$milter_pid" ] || return 0
+  kill -9 "$milter_pid" 2> /dev/null
+  wait "$milter_pid" 2> /dev/null
+  milter_pid=""
+}
+# milter_alive — the milter started last still runs
+milter_alive() { [ -n "$milter_pid" ] && kill -0 "$milter_pid" 2> /dev/null; }
+# now_ms — wall clock in milliseconds (bash's EPOCHREALTIME)
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+# wire FILE OUT — FILE (LF or CRLF lines) as SMTP DATA: CRLF line ends, dot-stuffed
+wire() { perl -pe 's/\r?\n\z//; s/^\./../; $_ .= "\r\n"' "$1" > "$2"; }
+# smtp_send WIRE-FILE RCPT... — one session of its own (a subshell: fd 3 of the caller is left alone) to
+# 127.0.0.1:${SEND_PORT:-$smtpd_port}: EHLO, XCLIENT ADDR=$SEND_XCLIENT (when set, then EHLO again),
+# MAIL FROM:<${SEND_FROM:-user@example.com}>, RCPT TO each, DATA, WIRE-FILE (made by wire), the dot.
+# Prints one line: the reply that ended the transaction (the first refusal, or the reply to the end of
+# data), "none" after ${SEND_TIMEOUT:-60} s of silence. Never calls fatal.
+smtp_send() {
+  (
+    file=$1
+    shift
+    rt=${SEND_TIMEOUT:-60}
+    r1() {
+      local line
+      while IFS= read -r -t "$rt" line <&3; do
+        line=${line%$'\r'}
+        case $line in ???-*) ;; *) echo "$line"; return ;; esac
+      done
+      echo "none"
+    }
+    step() { printf '%s\r\n' "$1" >&3; r=$(r1); case $r in "$2"*) return 0 ;; *) echo "$r"; exit 1 ;; esac; }
+    exec 3<> "/dev/tcp/127.0.0.1/${SEND_PORT:-$smtpd_port}" || { echo "connect failed"; exit 1; }
+    r=$(r1); case $r in 220*) ;; *) echo "$r"; exit 1 ;; esac
+    step "EHLO client.test" 250
+    if [ -n "${SEND_XCLIENT:-}" ]; then
+      step "XCLIENT ADDR=$SEND_XCLIENT NAME=[UNAVAILABLE]" 220
+      step "EHLO client.test" 250
+    fi
+    step "MAIL FROM:<${SEND_FROM:-user@example.com}>" 250
+    for rcpt in "$@"; do step "RCPT TO:<$rcpt>" 25; done
+    step "DATA" 354
+    cat "$file" >&3
+    printf '.\r\n' >&3
+    r=$(r1)
+    echo "$r"
+    printf 'QUIT\r\n' >&3
+    exec 3<&-
+  )
+}
 
 # ---- MIME (perl-base only)
 cat > "$D/mime.pl" <<'PERL'

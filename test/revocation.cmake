@@ -26,6 +26,7 @@ add_executable(test_revocation
   unit/revocation/test_checker.cpp
   unit/revocation/test_cache.cpp
   unit/revocation/test_internals.cpp
+  unit/revocation/test_local.cpp
 )
 target_link_libraries(test_revocation PRIVATE test_main smime::revocation Catch2::Catch2 Threads::Threads CURL::libcurl)
 target_compile_definitions(test_revocation PRIVATE

@@ -21,11 +21,6 @@ namespace cli {
 
 namespace {
 
-std::string read_input(const std::string& path) {
-  if (path != "-") return smime::read_file(path);
-  return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-}
-
 bool needs_passphrase(const std::string& bytes) {
   return keystore::looks_like_pkcs12(bytes) ||
          bytes.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos ||

@@ -23,7 +23,9 @@ keystore::StoreLocation location(const Args& a, const std::string& option, bool 
 std::string counts(const keystore::StoreCounts& c) {
   return std::to_string(c.certificates) + " certificates (" + std::to_string(c.keys) +
          " with private keys), " + std::to_string(c.anchors) + " trust anchors, " +
-         std::to_string(c.harvests) + " harvest log entries, " + std::to_string(c.warnings) + " warnings";
+         std::to_string(c.harvests) + " harvest log entries, " + std::to_string(c.warnings) + " warnings, " +
+         std::to_string(c.crls) + " local CRLs, " + std::to_string(c.revoked) +
+         " certificates revoked by hand";
 }
 
 }  // namespace

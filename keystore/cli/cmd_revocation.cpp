@@ -1,7 +1,8 @@
 // `smime-keystore revocation CERT|ADDRESS`: the revocation status of a certificate as the milter would
-// see it — status, the source consulted and the reason, what each operation would do with it under
-// the configured policy, and the cache entries. Same checker, options and cache directory as the milter
-// (read from its configuration file), so the answer and the cache are the milter's own.
+// see it — status, the source consulted (the keystore's local CRLs and revocations by hand first) and
+// the reason, what each operation would do with it under the configured policy, and the cache entries.
+// Same checker, options and cache directory as the milter (read from its configuration file), so the
+// answer and the cache are the milter's own.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "format.hpp"
 #include "keystore/error.hpp"
 #include "keystore/lookup.hpp"
+#include "milter/local_revocation.hpp"
 #include "milter/settings.hpp"
 #include "revocation/decision.hpp"
 #include "revocation/revocation.hpp"
@@ -116,6 +118,9 @@ int cmd_revocation(Context& c) {
   c.args.positional_count(1, 1);
   conf::Config config = load_config(c);
   revocation::Options options = milter::settings::revocation_options(config.revocation);
+  // The keystore's own CRLs and revocations by hand, consulted first as the milter does.
+  options.local_source =
+      std::make_shared<milter::KeystoreLocalSource>(std::make_shared<keystore::StorePool>(c.where, 1));
   const revocation::Policy policy = milter::settings::revocation_policy(config.revocation);
   revocation::Checker checker(options);
   const bool cached_only = c.args.flag("cached");
@@ -133,7 +138,7 @@ int cmd_revocation(Context& c) {
     revocation::Answer answer;
     if (cached_only) {
       std::optional<revocation::Answer> a =
-          issuer ? checker.cached(s.cert.get(), issuer.get(), t) : std::nullopt;
+          issuer ? checker.cached(s.cert.get(), issuer.get(), t) : checker.local(s.cert.get(), nullptr, t);
       if (a) {
         answer = *a;
       } else {
@@ -188,9 +193,11 @@ int cmd_revocation(Context& c) {
     std::cout << "\n  source  "
               << (answer.source ? std::string(revocation::to_string(*answer.source)) : std::string("none"))
               << (answer.url.empty() ? "" : " " + answer.url)
-              << (answer.from_cache ? " (from the cache)"
-                  : cached_only     ? ""
-                                    : " (fetched now)")
+              << (answer.source == revocation::Method::local
+                      ? " (the keystore's CRLs and revocations by hand)"
+                  : answer.from_cache ? " (from the cache)"
+                  : cached_only       ? ""
+                                      : " (fetched now)")
               << "\n  reason  " << answer.reason << "\n";
     if (answer.this_update || answer.next_update)
       std::cout << "  data    this update " << opt_time(answer.this_update) << ", next update "

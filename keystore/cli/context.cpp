@@ -1,12 +1,20 @@
 #include "context.hpp"
 
 #include <ctime>
+#include <iostream>
+#include <iterator>
 
 #include "keystore/error.hpp"
+#include "smime/cert.hpp"
 
 namespace cli {
 
 keystore::Time now() { return static_cast<keystore::Time>(std::time(nullptr)); }
+
+std::string read_input(const std::string& path) {
+  if (path != "-") return smime::read_file(path);
+  return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+}
 
 keystore::Store& Context::open() {
   if (!store) store = keystore::open_store(where);

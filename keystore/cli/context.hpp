@@ -36,6 +36,8 @@ struct Context {
 };
 
 keystore::Time now();
+// A file's bytes, or standard input for "-". smime::Error(io) when unreadable.
+std::string read_input(const std::string& path);
 
 int cmd_list(Context& c);
 int cmd_show(Context& c);
@@ -48,5 +50,9 @@ int cmd_trust(Context& c);
 int cmd_generate(Context& c);
 int cmd_revocation(Context& c);
 int cmd_copy(Context& c);
+int cmd_crl(Context& c);
+int cmd_revoke(Context& c);
+int cmd_unrevoke(Context& c);
+int cmd_revoked(Context& c);
 
 }  // namespace cli

@@ -1,8 +1,9 @@
 // smime-keystore: inspect and manage the smime-milter certificate store.
 //
 // Exit codes (see smime-keystore(1)): 0 done; 1 not found / no usable certificate; 2 usage; 3 bad
-// input; 4 refused by the certificate requirements; 5 store or internal failure; revocation: 6 revoked,
-// 7 undetermined. Errors are one line on standard error saying what to do.
+// input; 4 refused (the certificate requirements; a CRL that does not verify or is not newer); 5 store or
+// internal failure; revocation: 6 revoked, 7 undetermined. Errors are one line on standard error saying what
+// to do.
 #include <openssl/err.h>
 
 #include <cstdlib>
@@ -34,6 +35,10 @@ const char kUsage[] =
     "  trust     add FILE... [--force] | list [--json] | remove FINGERPRINT...\n"
     "  lookup    ADDRESS [--sign] [--json]\n"
     "  revocation (FINGERPRINT | ADDRESS | FILE) [--config FILE] [--cached] [--json]\n"
+    "  crl       import FILE [--issuer FILE] | list [--json] | remove ISSUER-FINGERPRINT...\n"
+    "  revoke    (FINGERPRINT | FILE) --reason REASON [--comment TEXT]\n"
+    "  unrevoke  (FINGERPRINT | FILE)...\n"
+    "  revoked   [--json]\n"
     "  generate  [--cn CN] [--org O] [--unit OU] [--locality L] [--state ST] [--country C] [--email A]...\n"
     "            [--dns D]... [--digest sha256|sha384|sha512] [--days N] [--key-type rsa|ec] [--key-size "
     "BITS]\n"
@@ -70,6 +75,10 @@ const std::map<std::string, Command>& commands() {
                                         {"out", true},      {"key-out", true},  {"key-out-pass", true},
                                         {"import"},         {"key-pass", true}}}},
       {"copy", {cli::cmd_copy, {{"from", true}, {"to", true}}}},
+      {"crl", {cli::cmd_crl, {{"issuer", true}, {"json"}}}},
+      {"revoke", {cli::cmd_revoke, {{"reason", true}, {"comment", true}}}},
+      {"unrevoke", {cli::cmd_unrevoke, {}}},
+      {"revoked", {cli::cmd_revoked, {{"json"}}}},
   };
   return table;
 }

@@ -10,6 +10,9 @@ std::optional<std::string> chain_error(X509* cert, const std::vector<smime::X509
   smime::StorePtr store = smime::take<smime::StorePtr>(X509_STORE_new(), "creating a certificate store");
   for (const auto& a : anchors)
     smime::check(X509_STORE_add_cert(store.get(), a.get()), "adding a trust anchor");
+  // An anchor that is not self-signed (an intermediate CA, a partner's own certificate) ends a chain, as
+  // smime::verify accepts it.
+  smime::check(X509_STORE_set_flags(store.get(), X509_V_FLAG_PARTIAL_CHAIN), "allowing partial chains");
   smime::X509StackPtr chain = smime::make_stack(untrusted);
   smime::StoreCtxPtr ctx =
       smime::take<smime::StoreCtxPtr>(X509_STORE_CTX_new(), "creating a verification context");

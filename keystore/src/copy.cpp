@@ -16,10 +16,13 @@ struct Snapshot {
   std::map<std::string, std::string> keys;          // fingerprint -> PEM, encrypted flag, chain
   std::map<std::string, std::string> anchors;       // fingerprint -> subject, added
   std::vector<std::string> harvests, warnings;
+  std::map<std::string, std::string> crls;     // issuer fingerprint -> its fields, DER included
+  std::map<std::string, std::string> revoked;  // fingerprint -> reason, times, comment
   StoreCounts counts() const {
     return {static_cast<std::int64_t>(certificates.size()), static_cast<std::int64_t>(keys.size()),
-            static_cast<std::int64_t>(anchors.size()), static_cast<std::int64_t>(harvests.size()),
-            static_cast<std::int64_t>(warnings.size())};
+            static_cast<std::int64_t>(anchors.size()),      static_cast<std::int64_t>(harvests.size()),
+            static_cast<std::int64_t>(warnings.size()),     static_cast<std::int64_t>(crls.size()),
+            static_cast<std::int64_t>(revoked.size())};
   }
 };
 
@@ -51,6 +54,13 @@ Snapshot snapshot(Store& store) {
                             " " + e.domain + " " + e.message_id + " " + e.detail);
   for (const WarningRecord& w : store.warnings_since(0))
     snap.warnings.push_back(std::to_string(w.time) + " " + w.domain + " " + w.message);
+  for (const CrlRecord& c : store.crls())
+    snap.crls[c.issuer_fingerprint] = c.issuer + " this_update=" + std::to_string(c.this_update) +
+                                      " next_update=" + opt(c.next_update) +
+                                      " imported=" + std::to_string(c.imported) + "\n" + c.der;
+  for (const RevokedRecord& r : store.revoked())
+    snap.revoked[r.fingerprint] = r.reason + " revoked_at=" + std::to_string(r.revoked_at) +
+                                  " added=" + std::to_string(r.added) + " " + r.comment;
   return snap;
 }
 
@@ -75,7 +85,10 @@ void compare_lists(const std::string& what, const std::vector<std::string>& a,
                   (a.size() == b.size() ? ", contents differ" : ""));
 }
 
-bool is_empty(Store& s) { return s.list({}).empty() && s.anchors().empty() && s.harvests_since(0).empty(); }
+bool is_empty(Store& s) {
+  return s.list({}).empty() && s.anchors().empty() && s.harvests_since(0).empty() && s.crls().empty() &&
+         s.revoked().empty();
+}
 
 }  // namespace
 
@@ -89,6 +102,8 @@ CopyReport compare_stores(Store& a, Store& b) {
   compare_maps("trust anchor", sa.anchors, sb.anchors, report.mismatches);
   compare_lists("harvest log", sa.harvests, sb.harvests, report.mismatches);
   compare_lists("warnings", sa.warnings, sb.warnings, report.mismatches);
+  compare_maps("local CRL of", sa.crls, sb.crls, report.mismatches);
+  compare_maps("revoked certificate", sa.revoked, sb.revoked, report.mismatches);
   return report;
 }
 
@@ -116,6 +131,8 @@ CopyReport copy_store(Store& from, Store& to) {
       for (const AnchorRecord& a : from.anchors()) to.add_anchor(a.cert.get(), a.added);
       for (const HarvestEvent& e : from.harvests_since(0)) to.log_harvest(e);
       for (const WarningRecord& w : from.warnings_since(0)) to.add_warning(w);
+      for (const CrlRecord& c : from.crls()) to.put_crl(c);
+      for (const RevokedRecord& r : from.revoked()) to.revoke(r);
     });
   });
   return compare_stores(from, to);

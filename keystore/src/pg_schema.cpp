@@ -9,7 +9,7 @@ namespace {
 // Never edit a released migration; append a new one. Version N here is version N of the SQLite
 // schema in PostgreSQL's types (bytea, bigint, boolean); e-mail addresses and domains compare
 // ASCII-case-insensitively as SQLite's NOCASE does (lower() under the "C" collation folds ASCII only).
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: the first schema.
     R"sql(
 CREATE TABLE certificates (
@@ -121,6 +121,31 @@ CREATE TABLE revocation_fetches (
   token      text             NOT NULL,
   expires_at double precision NOT NULL   -- seconds since the epoch, the database's clock
 );
+)sql",
+    // 3: local revocation data, which the checker consults before the network: CRLs imported by hand
+    // (one per issuer certificate) and certificates revoked by hand; both count in the change counter.
+    R"sql(
+CREATE TABLE local_crls (
+  issuer_fingerprint text   PRIMARY KEY,
+  issuer             text   NOT NULL,
+  der                bytea  NOT NULL,
+  this_update        bigint NOT NULL,
+  next_update        bigint,
+  imported           bigint NOT NULL
+);
+CREATE TABLE revoked_certificates (
+  fingerprint text   PRIMARY KEY,
+  reason      text   NOT NULL CHECK (reason IN ('unspecified', 'keyCompromise', 'cACompromise',
+                'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold',
+                'privilegeWithdrawn', 'aACompromise')),
+  revoked_at  bigint NOT NULL,
+  added       bigint NOT NULL,
+  comment     text   NOT NULL DEFAULT ''
+);
+CREATE TRIGGER local_crls_generation AFTER INSERT OR UPDATE OR DELETE ON local_crls
+  FOR EACH ROW EXECUTE FUNCTION bump_store_generation();
+CREATE TRIGGER revoked_certificates_generation AFTER INSERT OR UPDATE OR DELETE ON revoked_certificates
+  FOR EACH ROW EXECUTE FUNCTION bump_store_generation();
 )sql",
 };
 

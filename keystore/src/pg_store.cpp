@@ -48,6 +48,21 @@ std::vector<CertRecord> read_all(const Result& r) {
   return out;
 }
 
+const std::string kSelectCrl =
+    "SELECT issuer_fingerprint, issuer, der, this_update, next_update, imported FROM local_crls";
+
+CrlRecord read_crl(const Result& r, int row) {
+  return CrlRecord{r.text(row, 0),    r.text(row, 1),        r.bytea(row, 2),
+                   r.integer(row, 3), r.opt_integer(row, 4), r.integer(row, 5)};
+}
+
+const std::string kSelectRevoked =
+    "SELECT fingerprint, reason, revoked_at, added, comment FROM revoked_certificates";
+
+RevokedRecord read_revoked(const Result& r, int row) {
+  return RevokedRecord{r.text(row, 0), r.text(row, 1), r.integer(row, 2), r.integer(row, 3), r.text(row, 4)};
+}
+
 // ASCII lower case, as the "C"-collation lower() the queries compare with (SQLite's NOCASE).
 std::string ascii_lower(std::string_view s) {
   std::string out(s);
@@ -371,6 +386,89 @@ class PgStore final : public Store {
     for (int i = 0; i < r.rows(); ++i)
       out.push_back(WarningRecord{r.integer(i, 0), r.text(i, 1), r.text(i, 2)});
     return out;
+  }
+
+  CrlPut put_crl(const CrlRecord& c) override {
+    CrlPut outcome = CrlPut::stored;
+    write([&] {
+      // Under the writer lock: nothing changes the row between this read and the write.
+      if (std::optional<CrlRecord> have = crl(c.issuer_fingerprint)) {
+        if (have->der == c.der) {
+          outcome = CrlPut::unchanged;
+          return;
+        }
+        if (c.this_update <= have->this_update) {
+          outcome = CrlPut::not_newer;
+          return;
+        }
+        outcome = CrlPut::replaced;
+      }
+      primary_.exec(
+          "INSERT INTO local_crls (issuer_fingerprint, issuer, der, this_update, next_update, imported)"
+          " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (issuer_fingerprint) DO UPDATE SET"
+          "   issuer = EXCLUDED.issuer, der = EXCLUDED.der, this_update = EXCLUDED.this_update,"
+          "   next_update = EXCLUDED.next_update, imported = EXCLUDED.imported",
+          Params(c.issuer_fingerprint, c.issuer, Bytes{c.der}, c.this_update, c.next_update, c.imported));
+    });
+    return outcome;
+  }
+
+  std::vector<CrlRecord> crls() override {
+    Result r = read(kSelectCrl + " ORDER BY issuer, issuer_fingerprint");
+    std::vector<CrlRecord> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_crl(r, i));
+    return out;
+  }
+
+  std::optional<CrlRecord> crl(std::string_view issuer_fingerprint) override {
+    Result r = read(kSelectCrl + " WHERE issuer_fingerprint = $1", Params(issuer_fingerprint));
+    if (r.rows() == 0) return std::nullopt;
+    return read_crl(r, 0);
+  }
+
+  bool remove_crl(std::string_view issuer_fingerprint) override {
+    std::int64_t n = 0;
+    write([&] {
+      n = primary_.exec("DELETE FROM local_crls WHERE issuer_fingerprint = $1", Params(issuer_fingerprint))
+              .affected();
+    });
+    return n > 0;
+  }
+
+  bool revoke(const RevokedRecord& r) override {
+    bool added = false;
+    write([&] {
+      added = !find_revoked(r.fingerprint);  // under the writer lock: still so at the write
+      primary_.exec(
+          "INSERT INTO revoked_certificates (fingerprint, reason, revoked_at, added, comment)"
+          " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fingerprint) DO UPDATE SET"
+          "   reason = EXCLUDED.reason, revoked_at = EXCLUDED.revoked_at,"
+          "   added = EXCLUDED.added, comment = EXCLUDED.comment",
+          Params(r.fingerprint, r.reason, r.revoked_at, r.added, r.comment));
+    });
+    return added;
+  }
+
+  bool unrevoke(std::string_view fingerprint) override {
+    std::int64_t n = 0;
+    write([&] {
+      n = primary_.exec("DELETE FROM revoked_certificates WHERE fingerprint = $1", Params(fingerprint))
+              .affected();
+    });
+    return n > 0;
+  }
+
+  std::vector<RevokedRecord> revoked() override {
+    Result r = read(kSelectRevoked + " ORDER BY fingerprint");
+    std::vector<RevokedRecord> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_revoked(r, i));
+    return out;
+  }
+
+  std::optional<RevokedRecord> find_revoked(std::string_view fingerprint) override {
+    Result r = read(kSelectRevoked + " WHERE fingerprint = $1", Params(fingerprint));
+    if (r.rows() == 0) return std::nullopt;
+    return read_revoked(r, 0);
   }
 
   std::int64_t generation() override { return read("SELECT generation FROM store_generation").integer(0, 0); }

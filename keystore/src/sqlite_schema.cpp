@@ -10,7 +10,7 @@ namespace keystore::sql {
 namespace {
 
 // Never edit a released migration; append a new one.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: the first schema.
     R"sql(
 CREATE TABLE certificates (
@@ -121,6 +121,39 @@ CREATE TABLE revocation_fetches (
   token      TEXT NOT NULL,
   expires_at REAL NOT NULL                        -- seconds since the epoch, the database's clock
 );
+)sql",
+    // 3: local revocation data, which the checker consults before the network: CRLs imported by hand
+    // (one per issuer certificate) and certificates revoked by hand; both count in the change counter.
+    R"sql(
+CREATE TABLE local_crls (
+  issuer_fingerprint TEXT    PRIMARY KEY,         -- the certificate whose key verified it at import
+  issuer             TEXT    NOT NULL,            -- the CRL's issuer name, RFC 2253
+  der                BLOB    NOT NULL,
+  this_update        INTEGER NOT NULL,
+  next_update        INTEGER,
+  imported           INTEGER NOT NULL
+);
+CREATE TABLE revoked_certificates (
+  fingerprint TEXT    PRIMARY KEY,                -- need not be in certificates
+  reason      TEXT    NOT NULL CHECK (reason IN ('unspecified', 'keyCompromise', 'cACompromise',
+                'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold',
+                'privilegeWithdrawn', 'aACompromise')),   -- RFC 5280 CRLReason names
+  revoked_at  INTEGER NOT NULL,
+  added       INTEGER NOT NULL,
+  comment     TEXT    NOT NULL DEFAULT ''
+);
+CREATE TRIGGER local_crls_generation_insert AFTER INSERT ON local_crls
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER local_crls_generation_update AFTER UPDATE ON local_crls
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER local_crls_generation_delete AFTER DELETE ON local_crls
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER revoked_certificates_generation_insert AFTER INSERT ON revoked_certificates
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER revoked_certificates_generation_update AFTER UPDATE ON revoked_certificates
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
+CREATE TRIGGER revoked_certificates_generation_delete AFTER DELETE ON revoked_certificates
+  BEGIN UPDATE store_generation SET generation = generation + 1; END;
 )sql",
 };
 

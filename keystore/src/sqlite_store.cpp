@@ -44,6 +44,22 @@ CertRecord read_record(const Statement& s) {
   return r;
 }
 
+constexpr const char* kSelectCrl =
+    "SELECT issuer_fingerprint, issuer, der, this_update, next_update, imported FROM local_crls";
+
+CrlRecord read_crl(const Statement& s) {
+  CrlRecord c{s.text(0), s.text(1), s.blob(2), s.integer(3), {}, s.integer(5)};
+  if (!s.is_null(4)) c.next_update = s.integer(4);
+  return c;
+}
+
+constexpr const char* kSelectRevoked =
+    "SELECT fingerprint, reason, revoked_at, added, comment FROM revoked_certificates";
+
+RevokedRecord read_revoked(const Statement& s) {
+  return RevokedRecord{s.text(0), s.text(1), s.integer(2), s.integer(3), s.text(4)};
+}
+
 std::vector<CertRecord> read_all(Statement& s) {
   std::vector<CertRecord> out;
   while (s.step()) out.push_back(read_record(s));
@@ -352,6 +368,82 @@ class SqliteStore final : public Store {
   std::int64_t generation() override {
     Statement s = db_.prepare("SELECT generation FROM store_generation");
     return s.step() ? s.integer(0) : 0;
+  }
+
+  CrlPut put_crl(const CrlRecord& c) override {
+    CrlPut outcome = CrlPut::stored;
+    in_transaction([&] {
+      if (std::optional<CrlRecord> have = crl(c.issuer_fingerprint)) {
+        if (have->der == c.der) {
+          outcome = CrlPut::unchanged;
+          return;
+        }
+        if (c.this_update <= have->this_update) {
+          outcome = CrlPut::not_newer;
+          return;
+        }
+        outcome = CrlPut::replaced;
+      }
+      db_.prepare(
+             "INSERT OR REPLACE INTO local_crls (issuer_fingerprint, issuer, der, this_update, next_update,"
+             " imported) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+          .bind_all(std::string_view(c.issuer_fingerprint), std::string_view(c.issuer), Blob{c.der},
+                    c.this_update, c.next_update, c.imported)
+          .run();
+    });
+    return outcome;
+  }
+
+  std::vector<CrlRecord> crls() override {
+    Statement s = db_.prepare(std::string(kSelectCrl) + " ORDER BY issuer, issuer_fingerprint");
+    std::vector<CrlRecord> out;
+    while (s.step()) out.push_back(read_crl(s));
+    return out;
+  }
+
+  std::optional<CrlRecord> crl(std::string_view issuer_fingerprint) override {
+    Statement s = db_.prepare(std::string(kSelectCrl) + " WHERE issuer_fingerprint = ?1");
+    s.bind_all(issuer_fingerprint);
+    if (!s.step()) return std::nullopt;
+    return read_crl(s);
+  }
+
+  bool remove_crl(std::string_view issuer_fingerprint) override {
+    db_.prepare("DELETE FROM local_crls WHERE issuer_fingerprint = ?1").bind_all(issuer_fingerprint).run();
+    return db_.changes() > 0;
+  }
+
+  bool revoke(const RevokedRecord& r) override {
+    bool added = false;
+    in_transaction([&] {
+      added = !find_revoked(r.fingerprint);
+      db_.prepare(
+             "INSERT OR REPLACE INTO revoked_certificates (fingerprint, reason, revoked_at, added, comment)"
+             " VALUES (?1, ?2, ?3, ?4, ?5)")
+          .bind_all(std::string_view(r.fingerprint), std::string_view(r.reason), r.revoked_at, r.added,
+                    std::string_view(r.comment))
+          .run();
+    });
+    return added;
+  }
+
+  bool unrevoke(std::string_view fingerprint) override {
+    db_.prepare("DELETE FROM revoked_certificates WHERE fingerprint = ?1").bind_all(fingerprint).run();
+    return db_.changes() > 0;
+  }
+
+  std::vector<RevokedRecord> revoked() override {
+    Statement s = db_.prepare(std::string(kSelectRevoked) + " ORDER BY fingerprint");
+    std::vector<RevokedRecord> out;
+    while (s.step()) out.push_back(read_revoked(s));
+    return out;
+  }
+
+  std::optional<RevokedRecord> find_revoked(std::string_view fingerprint) override {
+    Statement s = db_.prepare(std::string(kSelectRevoked) + " WHERE fingerprint = ?1");
+    s.bind_all(fingerprint);
+    if (!s.step()) return std::nullopt;
+    return read_revoked(s);
   }
 
   std::optional<RevocationEntry> revocation_entry(std::string_view kind, std::string_view key) override {

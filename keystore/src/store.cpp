@@ -14,6 +14,14 @@ namespace {
 
 std::string Store::describe() const { return "keystore"; }
 std::int64_t Store::generation() { unsupported("the change counter"); }
+CrlPut Store::put_crl(const CrlRecord&) { unsupported("local revocation data"); }
+std::vector<CrlRecord> Store::crls() { unsupported("local revocation data"); }
+std::optional<CrlRecord> Store::crl(std::string_view) { unsupported("local revocation data"); }
+bool Store::remove_crl(std::string_view) { unsupported("local revocation data"); }
+bool Store::revoke(const RevokedRecord&) { unsupported("local revocation data"); }
+bool Store::unrevoke(std::string_view) { unsupported("local revocation data"); }
+std::vector<RevokedRecord> Store::revoked() { unsupported("local revocation data"); }
+std::optional<RevokedRecord> Store::find_revoked(std::string_view) { unsupported("local revocation data"); }
 std::optional<RevocationEntry> Store::revocation_entry(std::string_view, std::string_view) {
   unsupported("the revocation cache");
 }

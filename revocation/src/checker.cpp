@@ -1,4 +1,5 @@
-// Checker: the order of methods, fallback, the cache and single flight around ocsp.cpp, crl.cpp, fetch.cpp.
+// Checker: the local data first (local.cpp), then the order of methods, fallback, the cache and single
+// flight around ocsp.cpp, crl.cpp, fetch.cpp.
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -8,6 +9,7 @@
 #include "crl.hpp"
 #include "fetch.hpp"
 #include "internal.hpp"
+#include "local.hpp"
 #include "ocsp.hpp"
 #include "revocation/revocation.hpp"
 #include "single_flight.hpp"
@@ -47,17 +49,9 @@ Why why_from_string(std::string_view s) {
   for (Why w :
        {Why::no_distribution_point, Why::no_issuer, Why::timeout, Why::connection_refused, Why::network,
         Why::http_status, Why::too_large, Why::unsupported, Why::malformed, Why::bad_signature, Why::stale,
-        Why::replayed, Why::responder_error, Why::unknown_to_responder})
+        Why::replayed, Why::responder_error, Why::unknown_to_responder, Why::local_unavailable})
     if (to_string(w) == s) return w;
   return Why::network;
-}
-
-std::string describe(const Verdict& v) {
-  if (v.status == Status::undetermined) return v.detail;
-  std::string s(to_string(v.status));
-  if (v.status == Status::revoked) s += " (" + v.revocation_reason + ")";
-  if (v.stale) s += " (stale CRL)";
-  return s;
 }
 
 std::string key_of_issuer(X509* issuer) {
@@ -436,6 +430,20 @@ struct Checker::Impl {
       throw smime::Error(smime::ErrorKind::usage, "revocation check of a null certificate");
     Answer a;
     a.checked_at = now;
+    std::optional<LocalVerdict> local;
+    if (options.local_source) {
+      local = check_local(*options.local_source, cert, issuer, now, options);
+      if (local->verdict.status != Status::undetermined) return local_answer(std::move(a), *local);
+      a.attempts = local->attempts;
+      // Not knowing whether the administrator revoked it, no other source may call it good.
+      if (local->verdict.why == Why::local_unavailable) {
+        a.why = Why::local_unavailable;
+        a.source = Method::local;
+        a.reason = "undetermined: " + local->attempts.front();
+        a.expires_at = now;
+        return a;
+      }
+    }
     if (issuer == nullptr) {
       a.why = Why::no_issuer;
       a.reason = "undetermined: the issuer certificate is not known";
@@ -447,6 +455,7 @@ struct Checker::Impl {
     bool any_negative = false;
     bool any_fetch = false;
     for (Method m : options.order) {
+      if (m == Method::local) continue;  // consulted above, whatever the order
       Outcome o =
           m == Method::ocsp ? check_ocsp(cert, issuer, now, network) : check_crl(cert, issuer, now, network);
       a.attempts.insert(a.attempts.end(), o.attempts.begin(), o.attempts.end());
@@ -464,6 +473,9 @@ struct Checker::Impl {
       a.source = last_tried->first;
       a.url = last_tried->second.url;
       a.why = last_tried->second.verdict.why;
+    } else if (local && local->verdict.why != Why::none) {  // local data that did not do, and nothing else
+      a.source = Method::local;
+      a.why = local->verdict.why;
     } else {
       a.why = Why::no_distribution_point;
       if (a.attempts.empty()) a.attempts.push_back("no revocation method configured");
@@ -514,6 +526,16 @@ Answer Checker::check(X509* cert, X509* issuer, std::time_t now) {
 
 std::optional<Answer> Checker::cached(X509* cert, X509* issuer, std::time_t now) {
   return impl_->run(cert, issuer, now, false);
+}
+
+std::optional<Answer> Checker::local(X509* cert, X509* issuer, std::time_t now) {
+  if (cert == nullptr) throw smime::Error(smime::ErrorKind::usage, "revocation check of a null certificate");
+  if (!impl_->options.local_source) return std::nullopt;
+  LocalVerdict v = check_local(*impl_->options.local_source, cert, issuer, now, impl_->options);
+  if (v.verdict.status == Status::undetermined) return std::nullopt;
+  Answer a;
+  a.checked_at = now;
+  return local_answer(std::move(a), v);
 }
 
 std::vector<CacheEntry> Checker::cache_entries(X509* cert, X509* issuer) {

@@ -107,8 +107,14 @@ std::optional<Verdict> check_scope(X509_CRL* crl) {
 }  // namespace
 
 std::optional<Verdict> verify_crl(X509_CRL* crl, X509* cert, X509* issuer) {
-  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0 ||
-      X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0)
+    return undetermined(Why::bad_signature,
+                        "CRL issued by someone else (" + name_text(X509_CRL_get_issuer(crl)) + ")");
+  return verify_crl_issuer(crl, issuer);
+}
+
+std::optional<Verdict> verify_crl_issuer(X509_CRL* crl, X509* issuer) {
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0)
     return undetermined(Why::bad_signature,
                         "CRL issued by someone else (" + name_text(X509_CRL_get_issuer(crl)) + ")");
   if (X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)

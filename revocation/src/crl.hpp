@@ -25,6 +25,8 @@ CrlPtr parse_crl(std::string_view bytes);
 // (issuer name equal, signature verified with the issuer's key, cRLSign allowed); otherwise the
 // undetermined Verdict (bad_signature, malformed).
 std::optional<Verdict> verify_crl(X509_CRL* crl, X509* cert, X509* issuer);
+// The same without a certificate: is `crl` a complete CRL issued by `issuer`?
+std::optional<Verdict> verify_crl_issuer(X509_CRL* crl, X509* issuer);
 
 // The status of cert in a verified `crl` at `now`: stale (undetermined) past nextUpdate + crl_grace,
 // used with stale = true between nextUpdate and nextUpdate + grace. expires_at is nextUpdate (or

@@ -31,11 +31,13 @@ Answer undetermined(Why why, std::string reason, std::time_t now) {
   return a;
 }
 
-// The answer for `cert`: from the checker when its issuer is known; without an issuer, no source at all
-// is still "no distribution point" (the issuer would not matter), anything else "no issuer".
+// The answer for `cert`: from the checker when its issuer is known; without an issuer, the local
+// revocations by hand, else no source at all is still "no distribution point" (the issuer would not
+// matter), anything else "no issuer".
 Answer answer_for(Checker& checker, X509* cert, const std::vector<smime::X509Ptr>& candidates,
                   std::time_t now) {
   if (smime::X509Ptr issuer = find_issuer(cert, candidates)) return checker.check(cert, issuer.get(), now);
+  if (std::optional<Answer> local = checker.local(cert, nullptr, now)) return *local;  // revoked by hand
   if (!names_revocation_source(cert))
     return undetermined(Why::no_distribution_point,
                         "undetermined: the certificate names no OCSP responder and no CRL", now);

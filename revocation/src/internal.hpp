@@ -62,6 +62,8 @@ std::string hex(std::string_view bytes);
 std::string sha256_hex(std::string_view bytes);
 // A name in RFC 2253 form.
 std::string name_text(const X509_NAME* name);
+// A determined verdict as "good", "revoked (keyCompromise)", "... (stale CRL)"; undetermined: its detail.
+std::string describe(const Verdict& v);
 // RFC 5280 CRLReason name ("keyCompromise"), "unspecified" for -1/0, "reason N" otherwise.
 std::string reason_name(int code);
 

@@ -20,7 +20,17 @@ std::string_view to_string(Status s) {
   return "undetermined";
 }
 
-std::string_view to_string(Method m) { return m == Method::ocsp ? "ocsp" : "crl"; }
+std::string_view to_string(Method m) {
+  switch (m) {
+    case Method::ocsp:
+      return "ocsp";
+    case Method::crl:
+      return "crl";
+    case Method::local:
+      return "local";
+  }
+  return "?";
+}
 
 std::string_view to_string(Why w) {
   switch (w) {
@@ -54,6 +64,8 @@ std::string_view to_string(Why w) {
       return "responder-error";
     case Why::unknown_to_responder:
       return "unknown-to-responder";
+    case Why::local_unavailable:
+      return "local-unavailable";
   }
   return "unknown";
 }
@@ -104,6 +116,14 @@ std::string name_text(const X509_NAME* name) {
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   return len > 0 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
+}
+
+std::string describe(const Verdict& v) {
+  if (v.status == Status::undetermined) return v.detail;
+  std::string s(to_string(v.status));
+  if (v.status == Status::revoked) s += " (" + v.revocation_reason + ")";
+  if (v.stale) s += " (stale CRL)";
+  return s;
 }
 
 std::string reason_name(int code) {

@@ -202,9 +202,10 @@ void grant_roles(const std::string& s, const std::string& milter, const std::str
             "GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + s + " TO " + milter + ", " + admin + ";" +
             "GRANT SELECT, INSERT, UPDATE, DELETE ON " + s + ".certificates, " + s + ".certificate_emails, " +
             s + ".certificate_domains, " + s + ".trust_anchors, " + s + ".harvest_log, " + s + ".warnings, " +
-            s + ".store_generation, " + s + ".revocation_cache, " + s + ".revocation_fetches TO " + admin +
-            ";" + "GRANT SELECT ON " + s + ".schema_version TO " + admin + ";" +
-            "GRANT SELECT (cert_id), INSERT, UPDATE, DELETE ON " + s + ".private_keys TO " + admin + ";");
+            s + ".store_generation, " + s + ".revocation_cache, " + s + ".revocation_fetches, " + s +
+            ".local_crls, " + s + ".revoked_certificates TO " + admin + ";" + "GRANT SELECT ON " + s +
+            ".schema_version TO " + admin + ";" + "GRANT SELECT (cert_id), INSERT, UPDATE, DELETE ON " + s +
+            ".private_keys TO " + admin + ";");
 }
 
 }  // namespace
@@ -250,9 +251,13 @@ TEST_CASE("database roles: a role without the key columns uses everything else",
     CHECK_THAT(e.what(), Catch::Contains("permission denied"));
   }
   CHECK(a->remove(fp(alice.get())));  // its key goes with it (the cascade runs as the owner)
+  CHECK(a->put_crl(CrlRecord{"AA:01", "CN=CA", "crl", 1, 2, 3}) == CrlPut::stored);
+  CHECK(a->revoke(RevokedRecord{fp(alice.get()), "keyCompromise", 1, 2, ""}));
 
   // The milter role reads keys.
   CHECK(load_identity(*m, fp(gw.get()), "").key);
   m->put_revocation_entry(RevocationEntry{"ocsp", "id", "u", 1, 2, {}, {}, "p"});
   CHECK(m->claim_revocation_fetch("f", std::chrono::seconds(5)).has_value());
+  CHECK(m->crls().size() == 1);
+  CHECK(m->find_revoked(fp(alice.get())).has_value());
 }

@@ -10,7 +10,9 @@
 
 namespace keystore {
 
-// Validates cert to one of anchors through untrusted intermediates, for S/MIME signing, at time `at`.
+// Validates cert to one of anchors through untrusted intermediates, for S/MIME signing, at time `at`. The
+// chain ends at the first anchor it meets: a self-signed root, an intermediate CA, or cert itself when
+// it is an anchor (a pinned end-entity certificate).
 // Returns nothing when it validates, OpenSSL's verification error text otherwise.
 std::optional<std::string> chain_error(X509* cert, const std::vector<smime::X509Ptr>& anchors,
                                        const std::vector<smime::X509Ptr>& untrusted, Time at);

@@ -1,8 +1,9 @@
 // Copying a whole store to another (SQLite to PostgreSQL or back): certificates with their origin,
 // dates, harvest details and capabilities, private keys exactly as stored (encrypted ones stay
-// encrypted; no passphrase is needed), trust anchors, the harvest log and the warnings. The revocation
-// cache is not copied: it is a cache. The destination must be empty; the copy is one transaction on it
-// (all or nothing), and is then verified by reading both stores back.
+// encrypted; no passphrase is needed), trust anchors, the harvest log, the warnings and the local
+// revocation data (imported CRLs, revocations by hand). The revocation cache is not copied: it is a cache.
+// The destination must be empty; the copy is one transaction on it (all or nothing), and is then verified by
+// reading both stores back.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,7 @@
 namespace keystore {
 
 struct StoreCounts {
-  std::int64_t certificates = 0, keys = 0, anchors = 0, harvests = 0, warnings = 0;
+  std::int64_t certificates = 0, keys = 0, anchors = 0, harvests = 0, warnings = 0, crls = 0, revoked = 0;
   bool operator==(const StoreCounts&) const = default;
 };
 

@@ -96,6 +96,30 @@ struct RevocationEntry {
   std::string payload;
 };
 
+// A CRL imported by hand (smime-keystore crl import), for the revocation checker: one per issuer
+// certificate. Bytes and dates: the checker verifies the CRL against the issuer before every use.
+struct CrlRecord {
+  std::string issuer_fingerprint;  // the certificate whose key verified it at import
+  std::string issuer;              // the CRL's issuer name (RFC 2253), for listings
+  std::string der;
+  Time this_update = 0;
+  std::optional<Time> next_update;
+  Time imported = 0;
+};
+
+// What put_crl did: stored (none was there), replaced (an older one), unchanged (the same CRL), or
+// refused as not newer (thisUpdate at or before the stored one's, and not the same CRL).
+enum class CrlPut { stored, replaced, unchanged, not_newer };
+
+// A certificate revoked by hand (smime-keystore revoke): the checker answers "revoked" for it.
+struct RevokedRecord {
+  std::string fingerprint;  // of the revoked certificate (it need not be in the store)
+  std::string reason;       // RFC 5280 CRLReason name, e.g. "keyCompromise"
+  Time revoked_at = 0;      // when it is revoked from (as a CRL's revocationDate)
+  Time added = 0;
+  std::string comment;
+};
+
 struct ListFilter {
   std::string address;  // exact e-mail address (case-insensitive)
   std::string domain;   // addresses in the domain, or dNSName exact/wildcard covering it

@@ -76,9 +76,25 @@ class Store {
 
   // --- change counter
   // Grows with every committed change, by any process, to certificates (their last use excepted), private
-  // keys and trust anchors; harvest logs, warnings and the revocation cache do not count. A cache of
-  // decoded keys, anchors or lookups keyed by it is current while it is unchanged. One cheap read.
+  // keys, trust anchors and local revocation data (CRLs, revocations by hand); harvest logs, warnings and the
+  // revocation cache do not count. A cache of decoded keys, anchors or lookups keyed by it is current while
+  // it is unchanged. One cheap read.
   virtual std::int64_t generation();
+
+  // --- local revocation data (smime-keystore crl / revoke), consulted by the revocation checker before
+  // the network; changes count in the change counter.
+  // Stores the CRL for its issuer certificate: replaces the stored one only when this one's thisUpdate is
+  // later; an older one is refused (not_newer) and changes nothing.
+  virtual CrlPut put_crl(const CrlRecord& crl);
+  virtual std::vector<CrlRecord> crls();  // by issuer name, then issuer fingerprint
+  virtual std::optional<CrlRecord> crl(std::string_view issuer_fingerprint);
+  virtual bool remove_crl(std::string_view issuer_fingerprint);  // false if there was none
+  // Revokes a certificate by hand; a second revoke of it replaces reason, time and comment. Returns true
+  // when it was not revoked before.
+  virtual bool revoke(const RevokedRecord& r);
+  virtual bool unrevoke(std::string_view fingerprint);  // false if it was not revoked by hand
+  virtual std::vector<RevokedRecord> revoked();         // by fingerprint
+  virtual std::optional<RevokedRecord> find_revoked(std::string_view fingerprint);
 
   // --- the shared revocation cache (revocation.cache "keystore"): entries with their expiry, negative
   // ones included ("undetermined"), and a claim per fetch so that one gateway fetches while the others

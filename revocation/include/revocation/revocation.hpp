@@ -46,6 +46,9 @@
 // is used and the Answer says stale = true. Delta CRLs are not used. A CRL whose Issuing
 // Distribution Point limits it to some reasons, to CA or attribute certificates, or makes it indirect,
 // or that has an unknown critical extension, is undetermined (unsupported): it cannot say "good".
+// Local data (Options::local_source, local_source.hpp): the administrator's revocations and imported
+// CRLs, consulted before the cache and the network, also for certificates without distribution point
+// and (revocations by hand only) without a known issuer. Local answers are not cached by the Checker.
 #pragma once
 
 #include <chrono>
@@ -58,12 +61,15 @@
 #include <vector>
 
 #include "revocation/cache_store.hpp"
+#include "revocation/local_source.hpp"
 #include "smime/ossl.hpp"
 
 namespace revocation {
 
 enum class Status { good, revoked, undetermined };
-enum class Method { ocsp, crl };
+// local: the administrator's data (Options::local_source), consulted before the others; not an entry of
+// Options::order (ignored there).
+enum class Method { ocsp, crl, local };
 // Why a status is undetermined (none for good and revoked).
 enum class Why {
   none,
@@ -81,10 +87,11 @@ enum class Why {
   replayed,              // OCSP nonce differs from ours
   responder_error,       // OCSP responseStatus other than successful
   unknown_to_responder,  // OCSP certStatus unknown
+  local_unavailable,     // the local source failed (the certificate might be revoked locally)
 };
 
 std::string_view to_string(Status s);  // "good", "revoked", "undetermined"
-std::string_view to_string(Method m);  // "ocsp", "crl"
+std::string_view to_string(Method m);  // "ocsp", "crl", "local"
 std::string_view to_string(Why w);     // "no-distribution-point", "timeout", "connection-refused", ...
 
 struct Answer {
@@ -122,8 +129,9 @@ struct Options {
   std::chrono::seconds ocsp_max_age{7 * 24 * 3600};
   std::chrono::seconds crl_grace{24 * 3600};
   std::chrono::seconds negative_cache{300};
-  std::filesystem::path cache_directory;    // empty: memory only (created 0700 when missing)
-  std::shared_ptr<CacheStore> cache_store;  // when set, used instead of cache_directory (shared caches)
+  std::filesystem::path cache_directory;      // empty: memory only (created 0700 when missing)
+  std::shared_ptr<CacheStore> cache_store;    // when set, used instead of cache_directory (shared caches)
+  std::shared_ptr<LocalSource> local_source;  // when set, consulted first (local_source.hpp)
 };
 
 // A cache entry as the CLI shows it.
@@ -153,6 +161,9 @@ class Checker {
   // From the cache only (no network); nullopt when nothing usable is cached. An undetermined Answer
   // (from_cache) when only negative entries are.
   std::optional<Answer> cached(X509* cert, X509* issuer, std::time_t now);
+  // From the local source only (no cache, no network): the answer when the administrator revoked `cert`
+  // or a local CRL of `issuer` (may be null) says good or revoked; nullopt otherwise.
+  std::optional<Answer> local(X509* cert, X509* issuer, std::time_t now);
   // The cache entries that concern `cert` (its OCSP answer, its issuer's CRL, negative entries).
   std::vector<CacheEntry> cache_entries(X509* cert, X509* issuer);
 

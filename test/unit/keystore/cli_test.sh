@@ -133,6 +133,82 @@ expect 1 "$BIN" trust remove "${ROOT:0:8}"
 expect 0 "$BIN" harvested;                      contains "$T/out" "no harvests"
 expect 0 "$BIN" harvested --json --hours 48;    contains "$T/out" '"warnings"'
 
+# --- trust add names the kind of anchor; all three kinds are anchors
+expect 0 "$BIN" trust add "$PKI/root.pem";      contains "$T/out" "(self-signed root CA)"
+expect 0 "$BIN" trust add "$PKI/inter.pem";     contains "$T/out" "(intermediate CA)"
+expect 0 "$BIN" trust add --force "$PKI/carol.pem"; contains "$T/out" "(end-entity certificate)"
+CAROL=$(fp "$PKI/carol.pem")
+expect 0 "$BIN" trust remove "${CAROL:0:11}"
+
+# --- local CRLs: import (verified against a trust anchor or --issuer), a newer one replaces, list, remove
+# mkcrl OUT LASTUPDATE NEXTUPDATE: an empty CRL signed by the test intermediate
+mkcrl() {
+  local d=$T/ca.$RANDOM
+  mkdir -p "$d" && : > "$d/index.txt" && echo 01 > "$d/crlnumber"
+  printf '[ca]\ndefault_ca = x\n[x]\ndatabase = %s/index.txt\ncrlnumber = %s/crlnumber\ndefault_md = sha256\n' \
+    "$d" "$d" > "$d/cnf"
+  openssl ca -config "$d/cnf" -gencrl -cert "$PKI/inter.pem" -keyfile "$PKI/inter.key" \
+    -crl_lastupdate "$2" -crl_nextupdate "$3" -out "$1" 2> "$d/log" || { cat "$d/log" >&2; return 1; }
+}
+INTER=$(fp "$PKI/inter.pem")
+expect 0 "$BIN" trust remove "${INTER:0:11}"
+expect 4 "$BIN" crl import "$PKI/crl.pem";      one_line_stderr; contains "$T/err" "--issuer FILE"
+expect 4 "$BIN" crl import --issuer "$PKI/root.pem" "$PKI/crl.pem"; contains "$T/err" "no certificate of that name"
+expect 0 "$BIN" crl import --issuer "$PKI/inter.pem" "$PKI/crl.der"
+contains "$T/out" "imported CRL of CN=smime-milter Test Intermediate CA"; contains "$T/out" "1 entry"
+contains "$T/out" "$INTER"; contains "$T/out" "nextUpdate 20"
+g0=$(q "SELECT generation FROM store_generation")
+expect 0 "$BIN" trust add "$PKI/inter.pem"     # from here on the anchor verifies it
+expect 0 "$BIN" crl import "$PKI/crl.pem";      contains "$T/out" "known CRL of"   # the same CRL in PEM
+mkcrl "$T/old.crl" 20200101000000Z 20200201000000Z
+expect 4 "$BIN" crl import "$T/old.crl";        one_line_stderr; contains "$T/err" "as new or newer"
+mkcrl "$T/new.crl" "$(date -u -d '+1 minute' +%Y%m%d%H%M%SZ)" "$(date -u -d '+30 days' +%Y%m%d%H%M%SZ)"
+expect 0 "$BIN" crl import - < "$T/new.crl";    contains "$T/out" "replaced CRL of"; contains "$T/out" "0 entries"
+contains "$T/out" "(was thisUpdate"
+[ "$(q "SELECT generation FROM store_generation")" -gt "$g0" ] || fail "crl import: the change counter did not move"
+expect 3 "$BIN" crl import "$PKI/alice.pem";    one_line_stderr; contains "$T/err" "not a CRL"
+expect 3 "$BIN" crl import "$T/missing.crl";    one_line_stderr
+expect 0 "$BIN" crl list;                       contains "$T/out" "$INTER"; contains "$T/out" "0 entries"
+expect 0 "$BIN" crl list --json;                contains "$T/out" '"entries": 0'; contains "$T/out" '"issuer_fingerprint"'
+[ "$(q "SELECT COUNT(*) FROM local_crls")" = 1 ] || fail "local_crls: want 1 row"
+expect 2 "$BIN" crl frobnicate
+expect 2 "$BIN" crl list --issuer "$PKI/inter.pem"
+expect 1 "$BIN" crl remove DEADBEEF;            one_line_stderr; contains "$T/err" "crl list"
+expect 0 "$BIN" crl remove "${INTER:0:11}";     contains "$T/out" "removed the CRL of issuer $INTER"
+expect 0 "$BIN" crl list --json;                contains "$T/out" "[]"
+
+# --- certificates revoked by hand: revoke FILE|FINGERPRINT, again, unrevoke, revoked; seen by `revocation`
+BOB=$(fp "$PKI/bob.pem") DAVE=$(fp "$PKI/dave.pem")
+expect 2 "$BIN" revoke "$PKI/bob.pem";          one_line_stderr; contains "$T/err" "keyCompromise"
+expect 2 "$BIN" revoke "$PKI/bob.pem" --reason stolen
+expect 2 "$BIN" revoke "$PKI/bob.pem" --reason keyCompromise --comment "$(printf 'two\nlines')"
+expect 0 "$BIN" revoke "$PKI/bob.pem" --reason keyCompromise --comment "key on a lost laptop"
+contains "$T/out" "revoked $BOB CN=Bob"; contains "$T/out" "(keyCompromise)"
+expect 0 "$BIN" revoke "${BOB:0:11}" --reason superseded;  contains "$T/out" "updated $BOB"
+expect 0 "$BIN" revoke "$(echo "$DAVE" | tr -d :)" --reason unspecified   # a fingerprint not in the store
+contains "$T/out" "revoked $DAVE (unspecified)"
+expect 1 "$BIN" revoke ABCDEF12 --reason unspecified    # a prefix must name a stored certificate
+expect 3 "$BIN" revoke "$T/missing.pem" --reason unspecified
+expect 0 "$BIN" revoked;                        contains "$T/out" "$BOB  superseded"; contains "$T/out" "(not in the store)"
+expect 0 "$BIN" revoked --json;                 contains "$T/out" '"reason": "unspecified"'; contains "$T/out" '"comment": ""'
+[ "$(q "SELECT COUNT(*) FROM revoked_certificates")" = 2 ] || fail "revoked_certificates: want 2 rows"
+echo "{\"revocation\": {\"cache_directory\": \"$T/revcache\", \"connect_timeout\": \"1s\", \"timeout\": \"2s\"}}" \
+  > "$T/milter.json"
+expect 6 "$BIN" revocation --config "$T/milter.json" "$PKI/bob.pem"
+contains "$T/out" "source  local"; contains "$T/out" "revoked locally (superseded)"; contains "$T/out" "refused: revoked"
+expect 6 "$BIN" revocation --config "$T/milter.json" --cached "$PKI/dave.pem"; contains "$T/out" "revoked locally"
+expect 0 "$BIN" unrevoke "${BOB:0:11}" "$PKI/dave.pem"; contains "$T/out" "unrevoked $BOB"; contains "$T/out" "unrevoked $DAVE"
+expect 1 "$BIN" unrevoke "${BOB:0:11}";        one_line_stderr; contains "$T/err" "smime-keystore revoked"
+expect 0 "$BIN" revoked --json;                 contains "$T/out" "[]"
+# ...and a local CRL answers for certificates that name no distribution point
+expect 0 "$BIN" crl import "$PKI/crl.der"
+expect 6 "$BIN" revocation --config "$T/milter.json" "$PKI/revoked.pem"
+contains "$T/out" "by the local CRL of CN=smime-milter Test Intermediate CA"
+expect 0 "$BIN" revocation --config "$T/milter.json" "$PKI/bob.pem"; contains "$T/out" "good by the local CRL"
+expect 0 "$BIN" crl remove "${INTER:0:11}"
+expect 0 "$BIN" trust remove "${INTER:0:11}"
+expect 0 "$BIN" trust remove "$(fp "$PKI/root.pem" | cut -c1-11)"
+
 # --- generate
 expect 0 "$BIN" generate --cn "GW" --org Example --country DE --email gw@example.org --dns example.org \
   --key-type ec --usage both --days 10 --key-out "$T/gw.key" --out "$T/gw.pem"
@@ -198,7 +274,8 @@ GRANT USAGE ON SCHEMA public TO $M, $A;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO $M;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO $M, $A;
 GRANT SELECT, INSERT, UPDATE, DELETE ON certificates, certificate_emails, certificate_domains,
-  trust_anchors, harvest_log, warnings, store_generation, revocation_cache, revocation_fetches TO $A;
+  trust_anchors, harvest_log, warnings, store_generation, revocation_cache, revocation_fetches,
+  local_crls, revoked_certificates TO $A;
 GRANT SELECT ON schema_version TO $A;
 GRANT SELECT (cert_id), INSERT, UPDATE, DELETE ON private_keys TO $A;
 SQL
@@ -208,6 +285,10 @@ SQL
   expect 0 "$BIN" --url "$URL user=$A" trust add "$PKI/root.pem"
   expect 0 "$BIN" --url "$URL user=$A" import --key "$PKI/bob.key" "$PKI/bob.pem"   # writes a key, blind
   expect 0 "$BIN" --url "$URL user=$A" harvested
+  expect 0 "$BIN" --url "$URL user=$A" crl import --issuer "$PKI/inter.pem" "$PKI/crl.der"
+  expect 0 "$BIN" --url "$URL user=$A" revoke "$PKI/bob.pem" --reason keyCompromise
+  expect 0 "$BIN" --url "$URL user=$A" revoked;    contains "$T/out" "keyCompromise"
+  expect 0 "$BIN" --url "$URL user=$M" crl list;   contains "$T/out" "1 entry"
   if psql -X -qtA "$URL user=$A" -c "SELECT key_pem FROM private_keys" > "$T/keys" 2>&1; then
     fail "the admin role can read private keys"
   fi

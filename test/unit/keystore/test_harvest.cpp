@@ -97,6 +97,49 @@ TEST_CASE("harvest: a chain that does not reach a trust anchor is refused", "[ha
   CHECK(harvest(*ts, in, {}, kt::now()).outcome == HarvestOutcome::stored);
 }
 
+TEST_CASE("harvest: an intermediate or a pinned end-entity anchor ends the chain", "[harvest]") {
+  auto alice = kt::pki_cert("alice");
+  auto inter = kt::pki_cert("inter");
+  HarvestInput in;
+  in.signer = alice.get();
+  in.signature_verified = true;
+  in.from_address = "alice@example.org";
+  struct Row {
+    std::string name;
+    X509* anchor;
+    bool carry_inter;
+  };
+  const std::vector<Row> rows = {
+      {"the intermediate CA as the only anchor", inter.get(), false},
+      {"the intermediate CA as anchor, carried too", inter.get(), true},
+      {"alice's own certificate pinned", alice.get(), false},
+  };
+  for (const auto& row : rows) {
+    INFO(row.name);
+    kt::TempStore ts;  // the root is not trusted
+    ts->add_anchor(row.anchor, kt::now());
+    in.carried.clear();
+    if (row.carry_inter) in.carried.push_back(kt::pki_cert("inter"));
+    HarvestDecision d = harvest(*ts, in, {}, kt::now());
+    INFO(d.reason);
+    CHECK(d.outcome == HarvestOutcome::stored);
+  }
+  // Another branch's intermediate is no anchor for alice.
+  kt::TempStore ts;
+  kt::Spec other_ca;
+  other_ca.cn = "Other CA";
+  other_ca.ca = true;
+  other_ca.self_signed = true;
+  other_ca.key_usage = "critical,keyCertSign,cRLSign";
+  other_ca.ext_key_usage = "";
+  ts->add_anchor(kt::issue(other_ca).cert.get(), kt::now());
+  in.carried.clear();
+  in.carried.push_back(kt::pki_cert("inter"));
+  HarvestDecision d = harvest(*ts, in, {}, kt::now());
+  CHECK(d.outcome == HarvestOutcome::refused);
+  CHECK_THAT(d.reason, Catch::Contains("trust anchor"));
+}
+
 TEST_CASE("harvest: harvest_unverified stores despite a failed verification, other rules stay", "[harvest]") {
   Fixture f;
   HarvestPolicy p;

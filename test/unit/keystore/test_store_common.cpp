@@ -1,6 +1,7 @@
 // What both backends add to the Store contract, on the backend of the executable: migration from
-// version 1, the change counter, reads without a write lock, the revocation cache tables and fetch
-// claims, the pool, copying between backends, and two processes harvesting the same sender at once.
+// versions 1 and 2, the change counter, reads without a write lock, the revocation cache tables and fetch
+// claims, local CRLs and revocations by hand, the pool, copying between backends, and two processes
+// harvesting the same sender at once.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,9 +40,10 @@ TEST_CASE("a version 1 store is migrated to the current schema, its rows kept", 
   auto alice = kt::pki_cert("alice");
   add(*ts, alice.get());
   ts.store.reset();
-  // Back to version 1 as an older program left it: without the version 2 tables and triggers.
+  // Back to version 1 as an older program left it: without the version 2 and 3 tables and triggers.
   if (kt::backend() == kt::Backend::sqlite)
     ts.raw_sql(
+        "DROP TABLE local_crls; DROP TABLE revoked_certificates;"
         "DROP TABLE store_generation; DROP TABLE revocation_cache; DROP TABLE revocation_fetches;"
         "DROP TRIGGER certificates_generation_insert; DROP TRIGGER certificates_generation_delete;"
         "DROP TRIGGER certificates_generation_update; DROP TRIGGER private_keys_generation_insert;"
@@ -50,12 +52,29 @@ TEST_CASE("a version 1 store is migrated to the current schema, its rows kept", 
         "DROP TRIGGER trust_anchors_generation_delete; UPDATE schema_version SET version = 1");
   else
     ts.raw_sql(
-        "DROP TABLE store_generation, revocation_cache, revocation_fetches;"
+        "DROP TABLE local_crls, revoked_certificates, store_generation, revocation_cache, "
+        "revocation_fetches;"
         "DROP FUNCTION bump_store_generation() CASCADE; UPDATE schema_version SET version = 1");
   auto again = ts.reopen();
   CHECK(again->find(fp(alice.get())).has_value());
   const std::int64_t g = again->generation();
   again->add_anchor(kt::pki_cert("root").get(), kt::now());
+  CHECK(again->generation() > g);
+}
+
+TEST_CASE("a version 2 store is migrated to version 3, its rows and counter kept", "[store][local]") {
+  kt::TempStore ts;
+  auto alice = kt::pki_cert("alice");
+  add(*ts, alice.get());
+  ts.store.reset();
+  // Back to version 2: without the local revocation tables (their triggers go with them).
+  ts.raw_sql("DROP TABLE local_crls; DROP TABLE revoked_certificates; UPDATE schema_version SET version = 2");
+  auto again = ts.reopen();
+  CHECK(again->find(fp(alice.get())).has_value());
+  CHECK(again->crls().empty());
+  const std::int64_t g = again->generation();
+  CHECK(g > 0);  // alice's insert, kept
+  CHECK(again->revoke(RevokedRecord{fp(alice.get()), "keyCompromise", 10, 20, ""}));
   CHECK(again->generation() > g);
 }
 
@@ -113,6 +132,33 @@ TEST_CASE("the change counter moves with certificates, keys and anchors, from an
          }
        },
        false},
+      {"put_crl",
+       [&] {
+         other->put_crl(CrlRecord{"AA:01", "CN=CA", "crl-1", 100, 200, 150});
+       },
+       true},
+      {"put_crl of an older CRL (refused: does not count)",
+       [&] {
+         other->put_crl(CrlRecord{"AA:01", "CN=CA", "crl-0", 50, 200, 160});
+       },
+       false},
+      {"put_crl replacing it",
+       [&] {
+         other->put_crl(CrlRecord{"AA:01", "CN=CA", "crl-2", 110, 210, 170});
+       },
+       true},
+      {"remove_crl", [&] { other->remove_crl("AA:01"); }, true},
+      {"revoke",
+       [&] {
+         other->revoke(RevokedRecord{fp(alice.get()), "keyCompromise", 1, 2, ""});
+       },
+       true},
+      {"revoke again (new reason)",
+       [&] {
+         other->revoke(RevokedRecord{fp(alice.get()), "superseded", 1, 3, "c"});
+       },
+       true},
+      {"unrevoke", [&] { other->unrevoke(fp(alice.get())); }, true},
       {"remove_anchor", [&] { other->remove_anchor(fp(root.get())); }, true},
       {"remove", [&] { other->remove(fp(alice.get())); }, true},
   };
@@ -215,6 +261,85 @@ TEST_CASE("revocation cache entries: replaced, removed only when expired, purged
   CHECK_FALSE(ts->revocation_entry("crl", "k").has_value());
 }
 
+TEST_CASE("local CRLs: one per issuer, a newer one replaces, an older one is refused", "[store][local]") {
+  kt::TempStore ts;
+  CHECK(ts->crls().empty());
+  CHECK_FALSE(ts->crl("AA:01").has_value());
+  const std::string der1("\x30\x82\x00\xff first", 10), der2 = "second", der0 = "older";
+  struct Row {
+    std::string name;
+    CrlRecord crl;
+    CrlPut want;
+    std::string want_der;  // stored afterwards
+  };
+  const std::vector<Row> rows = {
+      {"the first", {"AA:01", "CN=Private CA", der1, 1000, 2000, 1100}, CrlPut::stored, der1},
+      {"the same again", {"AA:01", "CN=Private CA", der1, 1000, 2000, 1200}, CrlPut::unchanged, der1},
+      {"an older one", {"AA:01", "CN=Private CA", der0, 900, 1900, 1300}, CrlPut::not_newer, der1},
+      {"another with the same thisUpdate",
+       {"AA:01", "CN=Private CA", der0, 1000, 2000, 1300},
+       CrlPut::not_newer,
+       der1},
+      {"a newer one", {"AA:01", "CN=Private CA", der2, 1500, std::nullopt, 1600}, CrlPut::replaced, der2},
+  };
+  for (const auto& row : rows) {
+    INFO(row.name);
+    CHECK(ts->put_crl(row.crl) == row.want);
+    std::optional<CrlRecord> got = ts->crl("AA:01");
+    REQUIRE(got);
+    CHECK(got->der == row.want_der);  // binary intact
+  }
+  std::optional<CrlRecord> got = ts->crl("AA:01");
+  REQUIRE(got);
+  CHECK(got->issuer == "CN=Private CA");
+  CHECK(got->this_update == 1500);
+  CHECK_FALSE(got->next_update.has_value());
+  CHECK(got->imported == 1600);
+
+  CHECK(ts->put_crl(CrlRecord{"BB:02", "CN=Another CA", "other", 10, 20, 30}) == CrlPut::stored);
+  std::vector<CrlRecord> all = ts->crls();
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].issuer == "CN=Another CA");  // by issuer name
+  CHECK(all[1].issuer_fingerprint == "AA:01");
+  auto other = ts.reopen();  // seen by another connection
+  CHECK(other->crls().size() == 2);
+  CHECK(other->remove_crl("AA:01"));
+  CHECK_FALSE(other->remove_crl("AA:01"));
+  CHECK_FALSE(ts->crl("AA:01").has_value());
+  CHECK(ts->crls().size() == 1);
+}
+
+TEST_CASE("certificates revoked by hand: revoke, revoke again, unrevoke, list", "[store][local]") {
+  kt::TempStore ts;
+  auto alice = kt::pki_cert("alice");
+  const std::string stranger = "01:02:03:04";  // need not be stored
+  CHECK(ts->revoked().empty());
+  CHECK(ts->revoke(RevokedRecord{fp(alice.get()), "keyCompromise", 100, 200, "laptop stolen"}));
+  CHECK(ts->revoke(RevokedRecord{stranger, "unspecified", 50, 210, ""}));
+  std::optional<RevokedRecord> got = ts->find_revoked(fp(alice.get()));
+  REQUIRE(got);
+  CHECK(got->reason == "keyCompromise");
+  CHECK(got->revoked_at == 100);
+  CHECK(got->added == 200);
+  CHECK(got->comment == "laptop stolen");
+  // Again: replaced, not a second entry.
+  CHECK_FALSE(ts->revoke(RevokedRecord{fp(alice.get()), "superseded", 150, 300, "new key issued"}));
+  got = ts->find_revoked(fp(alice.get()));
+  REQUIRE(got);
+  CHECK(got->reason == "superseded");
+  CHECK(got->comment == "new key issued");
+  std::vector<RevokedRecord> all = ts->revoked();
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].fingerprint == stranger);  // by fingerprint
+  // Only RFC 5280 reason names are stored.
+  CHECK_THROWS_AS(ts->revoke(RevokedRecord{"05:06", "stolen", 1, 1, ""}), Error);
+  CHECK_FALSE(ts->find_revoked("05:06").has_value());
+  CHECK(ts->unrevoke(fp(alice.get())));
+  CHECK_FALSE(ts->unrevoke(fp(alice.get())));
+  CHECK_FALSE(ts->find_revoked(fp(alice.get())).has_value());
+  CHECK(ts->revoked().size() == 1);
+}
+
 TEST_CASE("revocation fetch claims: one holder at a time, released by token, expiring",
           "[store][revocation]") {
   kt::TempStore ts;
@@ -291,12 +416,18 @@ TEST_CASE("copy: everything moves to another backend and back, verified", "[stor
   a->log_harvest(
       HarvestEvent{200, "stored", fp(bob.get()), "bob@example.org", "example.org", "<m>", "stored"});
   a->add_warning(WarningRecord{210, "example.org", "2 updated certificates"});
+  a->put_crl(CrlRecord{"AA:01", "CN=Private CA", std::string("\x30\x00crl", 5), 100, 200, 150});
+  a->revoke(RevokedRecord{fp(bob.get()), "keyCompromise", 220, 230, "lost"});
 
   kt::TempStore b(kt::Backend::sqlite);
   CopyReport there = copy_store(*a, *b);
   INFO(there.mismatches.size());
   CHECK(there.verified());
-  CHECK(there.destination == StoreCounts{3, 1, 1, 1, 1});
+  CHECK(there.destination == StoreCounts{3, 1, 1, 1, 1, 1, 1});
+  REQUIRE(b->crl("AA:01"));
+  CHECK(b->crl("AA:01")->der == std::string("\x30\x00crl", 5));
+  REQUIRE(b->find_revoked(fp(bob.get())));
+  CHECK(b->find_revoked(fp(bob.get()))->comment == "lost");
   auto rec = b->find(fp(bob.get()));
   REQUIRE(rec);
   CHECK(rec->origin == Origin::harvested);
@@ -321,6 +452,10 @@ TEST_CASE("copy: everything moves to another backend and back, verified", "[stor
   CHECK_FALSE(diff.verified());
   REQUIRE(diff.mismatches.size() == 1);
   CHECK_THAT(diff.mismatches[0], Catch::Contains("key of") && Catch::Contains("differs"));
+  c->revoke(RevokedRecord{fp(bob.get()), "superseded", 220, 230, "lost"});
+  diff = compare_stores(*a, *c);
+  REQUIRE(diff.mismatches.size() == 2);
+  CHECK_THAT(diff.mismatches[1], Catch::Contains("revoked certificate") && Catch::Contains("differs"));
 }
 
 namespace {

@@ -211,10 +211,10 @@ encrypt others-first plain "alice bob gw-new"
 encrypt not-for-us plain alice
 encrypt ec-recipient plain "carol gw-new"
 both() { # NAME COMMAND SIGNER IN TO [options...]
-  local name=$1 cmd=$2 signer=$3 in=$4 to=$5
+  local name=$1 cmd=$2 signer=$3 in=$4 recipient=$5
   shift 5
   "$TOOL" "$cmd" --cert "$PKI/$signer.pem" --key "$PKI/$signer.key" --chain "$PKI/inter.pem" \
-    --to "$PKI/$to.pem" "$@" "$OUT/mime/$in.eml" "$OUT/encrypted/$name.eml" 2> /dev/null
+    --to "$PKI/$recipient.pem" "$@" "$OUT/mime/$in.eml" "$OUT/encrypted/$name.eml" 2> /dev/null
 }
 both sign-encrypt sign-encrypt alice mixed gw-new
 both sign-encrypt-gcm sign-encrypt carol plain gw-new --cipher aes256-gcm
@@ -232,7 +232,7 @@ rm -f -- "$OUT"/mime/*.binary.eml
 
 # --- cms_cert: a parser byte, then the bytes --------------------------------------------------------
 with_byte() { # BYTE FILE OUT
-  { printf "\\x$1"; cat -- "$2"; } > "$OUT/cms_cert/$3"
+  { printf '%b' "\\x$1"; cat -- "$2"; } > "$OUT/cms_cert/$3"
 }
 for f in "$OUT"/signed/detached-rsa.eml "$OUT"/signed/opaque-ec.eml "$OUT"/encrypted/{auto-gw-new,gcm128,ec-recipient,triple}.eml; do
   name=$(basename "$f" .eml)
@@ -299,7 +299,7 @@ cp -- "$PKI/crl.pem" "$OUT/crl/test-pki.pem"
 
 # --- ocsp: a selector byte (certificate: 0 rev-good, 1 rev-revoked, 2 rev-unknown; +4: with a request) ---
 with_sel() { # BYTE FILE OUT
-  { printf "\\x$1"; cat -- "$2"; } > "$OUT/ocsp/$3"
+  { printf '%b' "\\x$1"; cat -- "$2"; } > "$OUT/ocsp/$3"
 }
 with_sel 00 "$REV/direct-good.ocsp" direct-good
 with_sel 04 "$REV/direct-good.ocsp" direct-good-request

@@ -193,6 +193,32 @@ cp "$OUT/signed/detached-rsa.eml" "$WORK/inner.eml"
 "$TOOL" sign --cert "$PKI/bob.pem" --key "$PKI/bob.key" --chain "$PKI/inter.pem" --opaque "$WORK/inner.eml" \
   "$OUT/signed/opaque-over-detached.eml"
 sed "s/plain world/plain World/" "$OUT/signed/detached-rsa.eml" > "$OUT/signed/tampered.eml"
+# Structures verify refuses or answers without a signature check: SignedData with content of its own as
+# a detached signature, detached SignedData as an opaque one, and a SignedData without signers.
+opaque_of() { # DER OUT
+  {
+    printf 'From: alice@example.org\r\nSubject: opaque\r\nMIME-Version: 1.0\r\n'
+    printf 'Content-Type: application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"\r\n'
+    printf 'Content-Transfer-Encoding: base64\r\n\r\n'
+    openssl base64 -in "$1" | crlf
+  } > "$2"
+}
+detached_of() { # DER OUT
+  {
+    printf 'From: alice@example.org\r\nSubject: detached\r\nMIME-Version: 1.0\r\n'
+    printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary=b1\r\n\r\n'
+    printf -- '--b1\r\nContent-Type: text/plain\r\n\r\nHello, plain world.\r\n--b1\r\n'
+    printf 'Content-Type: application/pkcs7-signature; name="smime.p7s"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+    openssl base64 -in "$1" | crlf
+    printf -- '--b1--\r\n'
+  } > "$2"
+}
+"$SEED_TOOL" der "$OUT/signed/opaque-rsa.eml" "$WORK/opaque.der"
+"$SEED_TOOL" der "$OUT/signed/detached-rsa.eml" "$WORK/detached.der"
+detached_of "$WORK/opaque.der" "$OUT/signed/content-in-signature.eml"
+opaque_of "$WORK/detached.der" "$OUT/signed/opaque-without-content.eml"
+openssl crl2pkcs7 -nocrl -certfile "$PKI/alice.chain.pem" -outform DER -out "$WORK/certs-only.der"
+detached_of "$WORK/certs-only.der" "$OUT/signed/no-signer.eml"
 
 # --- encrypted ------------------------------------------------------------------------------------
 encrypt() { # NAME IN RECIPIENTS [smime-tool encrypt options...]

@@ -44,6 +44,10 @@ smime::X509Ptr revocation_pki_certificate(std::string_view file) {
   return smime::load_certificate(revocation_pki_file(file));
 }
 
+smime::PkeyPtr revocation_pki_private_key(std::string_view file) {
+  return smime::load_private_key(revocation_pki_file(file));
+}
+
 void require(bool ok, std::string_view what) {
   if (ok) return;
   std::fprintf(stderr, "fuzz target: property broken: %.*s\n", static_cast<int>(what.size()), what.data());

@@ -22,6 +22,7 @@ std::string revocation_pki_file(std::string_view file);
 smime::X509Ptr pki_certificate(std::string_view file);
 smime::PkeyPtr pki_private_key(std::string_view file);
 smime::X509Ptr revocation_pki_certificate(std::string_view file);
+smime::PkeyPtr revocation_pki_private_key(std::string_view file);
 
 // Aborts with `what` on standard error when `ok` is false: a property every input must keep.
 void require(bool ok, std::string_view what);

@@ -13,7 +13,8 @@
 #               4 capabilities), then the DER/PEM
 #   conf/       the example configuration and small variants
 #   crl/        the CRLs of both PKIs (DER, PEM, libcurl's LDAP form)
-#   ocsp/       fuzz_ocsp inputs: a selector byte (certificate, with/without request), then a response
+#   ocsp/       fuzz_ocsp inputs: a selector byte (certificate, with/without request, signed anew), then a
+#               response
 set -euo pipefail
 
 if [ $# -ne 6 ]; then
@@ -323,7 +324,7 @@ cp -- "$PKI/crl.pem" "$OUT/crl/test-pki.pem"
   printf '\tcertificateRevocationList;binary: %s\n\n' "$(openssl base64 -A -in "$REV/crl/fresh/inter.crl")"
 } > "$OUT/crl/ldap.txt"
 
-# --- ocsp: a selector byte (certificate: 0 rev-good, 1 rev-revoked, 2 rev-unknown; +4: with a request) ---
+# --- ocsp: a selector byte (certificate: 0 rev-good, 1 rev-revoked, 2 rev-unknown; +4: with a request) -
 with_sel() { # BYTE FILE OUT
   { printf '%b' "\\x$1"; cat -- "$2"; } > "$OUT/ocsp/$3"
 }
@@ -344,6 +345,13 @@ respond rev-revoked 01 revoked
 respond rev-unknown 02 unknown
 respond rev-good 00 good-no-certs -resp_no_certs
 respond rev-good 00 good-by-key -resp_key_id
+# +8: signed anew by the responder before the check (+16: by the intermediate CA), so mutations of the
+# signed data reach the checks behind the signature.
+with_sel 08 "$REV/direct-good.ocsp" resigned-good
+with_sel 09 "$WORK/revoked.ocsp" resigned-revoked
+with_sel 0a "$WORK/unknown.ocsp" resigned-unknown
+with_sel 0c "$REV/replayed-good.ocsp" resigned-replayed-good
+with_sel 10 "$WORK/good-no-certs.ocsp" resigned-by-issuer-good
 printf '\x00\x30\x03\x0a\x01\x01' > "$OUT/ocsp/malformed-request"
 printf '\x00\x30\x03\x0a\x01\x06' > "$OUT/ocsp/unauthorized"
 

@@ -38,6 +38,7 @@ for s in $SEED_SETS; do
   corpus+=("$SMIME_FUZZ_SEEDS/$s")
 done
 [ -d "$REGRESSIONS" ] && corpus+=("$REGRESSIONS")
+[ -d "${CORPUS:-}" ] && corpus+=("$CORPUS")
 
 # A small stack: recursion that grows with the input overflows on inputs of -max_len size (a 16 KiB
 # input of nested BER headers did, where a whole message needs about 1 MiB against the usual 8 MiB).

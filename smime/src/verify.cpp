@@ -137,18 +137,23 @@ VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyO
                     Sink* content_out) {
   const bool detached = entity.content_type.is("multipart", "signed");
   Located where;
-  if (detached) {
-    if (auto refused = locate_detached(src, entity, where)) return std::move(*refused);
-  } else if (entity.content_type.is("application", "pkcs7-mime") ||
-             entity.content_type.is("application", "x-pkcs7-mime")) {
-    std::string type = lower(entity.content_type.param("smime-type"));
-    if (!type.empty() && type != "signed-data")
+  try {  // a signature whose transfer encoding does not decode is a malformed structure, not an error
+    if (detached) {
+      if (auto refused = locate_detached(src, entity, where)) return std::move(*refused);
+    } else if (entity.content_type.is("application", "pkcs7-mime") ||
+               entity.content_type.is("application", "x-pkcs7-mime")) {
+      std::string type = lower(entity.content_type.param("smime-type"));
+      if (!type.empty() && type != "signed-data")
+        return refuse(VerifyStatus::malformed,
+                      "application/pkcs7-mime of smime-type " + type + " is not signed data", false);
+      where.der = pkcs7_mime_der(src, entity);
+    } else {
       return refuse(VerifyStatus::malformed,
-                    "application/pkcs7-mime of smime-type " + type + " is not signed data", false);
-    where.der = pkcs7_mime_der(src, entity);
-  } else {
-    return refuse(VerifyStatus::malformed,
-                  "not a signed entity (Content-Type " + entity.content_type.mime_type() + ")", false);
+                    "not a signed entity (Content-Type " + entity.content_type.mime_type() + ")", false);
+    }
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::bad_input) throw;
+    return refuse(VerifyStatus::malformed, e.what(), detached);
   }
 
   CmsPtr cms;

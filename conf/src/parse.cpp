@@ -181,6 +181,11 @@ std::optional<HeaderCondition> read_header_condition(Ctx& ctx, const json& j, co
   if (given != 1) {
     ctx.error(path, "give exactly one of 'contains', 'equals', 'regex'");
     ok = false;
+  } else if (ok && h.kind == HeaderCondition::Kind::regex &&
+             h.text.size() > HeaderCondition::regex_source_limit) {
+    ctx.error(o.path_of("regex"),
+              "longer than " + std::to_string(HeaderCondition::regex_source_limit) + " characters");
+    ok = false;
   } else if (ok && h.kind == HeaderCondition::Kind::regex) {
     try {
       auto flags = std::regex::ECMAScript | std::regex::optimize;
@@ -404,6 +409,12 @@ std::optional<json> parse_json(Ctx& ctx, std::string_view text) {
     }
     ctx.error("$", "JSON syntax error at line " + std::to_string(line) + ", column " +
                        std::to_string(column) + ": " + what);
+    return std::nullopt;
+  } catch (const json::out_of_range& e) {
+    // A number too large for a double (1e309) is reported apart, without a position.
+    std::string what = e.what();
+    if (auto bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
+    ctx.error("$", "JSON syntax error: " + what);
     return std::nullopt;
   }
 }

@@ -1,5 +1,6 @@
 #include "smime/cert.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -55,9 +56,14 @@ void for_each_san(X509* cert, int type, Fn fn) {
 // PKCS#12 files from browsers, Windows and `openssl pkcs12 -legacy` use RC2/3DES, which OpenSSL 3 keeps
 // in the legacy provider. Loading it (with the default provider, which an explicit load would otherwise
 // displace) makes those files readable. Both stay loaded until the process exits, when the static
-// owners unload them (before OpenSSL's own atexit clean-up, which was registered earlier).
+// owners unload them, which must come before OpenSSL's own atexit clean-up (a provider unloaded after
+// it crashes). Exit handlers run in reverse order and OpenSSL registers its one when it initialises, so
+// it is initialised (as loading a provider would, configuration included) before the owners register
+// their destructors: this may be the process's first OpenSSL call. With no option at all
+// OPENSSL_init_crypto does nothing.
 using ProviderPtr = std::unique_ptr<OSSL_PROVIDER, OsslDeleter<OSSL_PROVIDER_unload>>;
 void load_legacy_provider() {
+  OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, nullptr);
   static ProviderPtr legacy, fallback;
   static std::once_flag once;
   std::call_once(once, [] {

@@ -43,17 +43,21 @@ struct Ber {
     t.length = len;
     return true;
   }
-  // Moves past the element whose header is at p.
-  bool skip() {
+  // Moves past the element whose header is at p. Each nested indefinite length is one more level of
+  // recursion: past kMaxNesting (OpenSSL's own decoder allows 30) the walk gives up, or a message of
+  // nested "A0 80" headers would overflow the stack.
+  static constexpr int kMaxNesting = 32;
+  bool skip(int depth = 0) {
     Tlv t;
     if (!next(t)) return false;
     if (!t.indefinite) {
       p = t.content + t.length;
       return p <= end;
     }
+    if (depth >= kMaxNesting) return false;
     p = t.content;
     while (p + 2 <= end && !(p[0] == 0 && p[1] == 0))
-      if (!skip()) return false;
+      if (!skip(depth + 1)) return false;
     p += 2;
     return p <= end;
   }

@@ -250,7 +250,12 @@ VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyO
                     Sink* content_out) {
   const bool detached = entity.content_type.is("multipart", "signed");
   Located where;
-  if (auto refused = locate(src, entity, detached, where)) return std::move(*refused);
+  try {  // a signature whose transfer encoding does not decode is a malformed structure, not an error
+    if (auto refused = locate(src, entity, detached, where)) return std::move(*refused);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::bad_input) throw;
+    return refuse(VerifyStatus::malformed, e.what(), detached);
+  }
 
   CmsPtr cms;
   try {

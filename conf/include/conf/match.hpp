@@ -73,6 +73,9 @@ struct AddressPattern {
 struct HeaderCondition {
   enum class Kind { contains, equals, regex };
   static constexpr std::size_t regex_value_limit = 1024;
+  // The longest regex source accepted: libstdc++'s compiler also recurses, once per term and per group,
+  // and a pattern of 100,000 characters overflows an 8 MiB stack.
+  static constexpr std::size_t regex_source_limit = 512;
 
   std::string name;  // as configured; compared case-insensitively
   Kind kind = Kind::contains;

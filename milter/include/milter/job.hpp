@@ -43,6 +43,9 @@ class Job {
   const Message& message;
   const std::time_t now;  // the time certificates are checked against
   bool side_effects = true;
+  // The passphrase of encrypted gateway keys (keystore.key_passphrase_file / _credential), for
+  // keystore::load_identity and keystore::decryption_identities; empty: none configured.
+  std::string key_passphrase;
 
   keystore::Time time() const { return static_cast<keystore::Time>(now); }
   const std::string& queue_id() const { return message.envelope.queue_id; }

@@ -416,13 +416,40 @@ void register_callbacks() {
 
 std::atomic<bool> g_listener_done{false};  // smfi_main has returned
 
-// smfi_stop() sets libmilter's stop flag and then waits for the listener's mutex, which the listener
-// holds while it sits in select (up to 5 s): so it runs in a thread of its own, while this one connects
-// to our socket until the listener has seen the flag and returned (a connection made before the flag was
-// set only sends it round its loop once more).
-void request_stop(int sig) {
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// The messages begun before the stop get up to `limit` to end, while libmilter still serves them: once
+// stopped, Debian's libmilter (its worker pool) reads nothing more from any connection. A second SIGTERM
+// or SIGINT ends the wait.
+void drain(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const sigset_t again = stop_signals();
+  const timespec tick{0, 20 * 1000 * 1000};
+  while (g_in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (sigtimedwait(&again, nullptr, &tick) > 0) break;
+  }
+  if (const int left = g_in_flight.load(); left > 0)
+    logging::warning("smime-milter", Line("stopped-with-messages-in-flight")
+                                         .add("messages", left)
+                                         .add("outcome", "the MTA tempfails them"));
+}
+
+// After the drain, smfi_stop(): it sets libmilter's stop flag and then waits for the listener's mutex,
+// which the listener holds while it sits in select (up to 5 s). So it runs in a thread of its own, while
+// this one connects to our socket until the listener has seen the flag and returned (a connection made
+// before the flag was set only sends it round its loop once more).
+void request_stop(int sig, std::chrono::milliseconds drain_time) {
   g_stopping = true;
-  logging::info("smime-milter", Line("stopping").add("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  logging::info("smime-milter", Line("stopping")
+                                    .add("signal", sig == SIGINT ? "SIGINT" : "SIGTERM")
+                                    .add("messages_in_flight", g_in_flight.load()));
+  drain(drain_time);
   std::thread([] { smfi_stop(); }).detach();
   for (int i = 0; i < 100 && !g_listener_done.load(); ++i) {
     wake_listener();
@@ -431,17 +458,14 @@ void request_stop(int sig) {
 }
 
 // Our signal thread: SIGHUP reloads, SIGTERM and SIGINT stop (then the thread ends).
-void start_signal_thread(std::function<void()> on_sighup) {
-  std::thread([cb = std::move(on_sighup)] {
-    sigset_t set;
-    sigemptyset(&set);
+void start_signal_thread(std::function<void()> on_sighup, std::chrono::milliseconds drain_time) {
+  std::thread([cb = std::move(on_sighup), drain_time] {
+    sigset_t set = stop_signals();
     sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
     for (;;) {
       const int sig = sigwaitinfo(&set, nullptr);
       if (sig == SIGTERM || sig == SIGINT) {
-        request_stop(sig);
+        request_stop(sig, drain_time);
         return;
       }
       if (sig != SIGHUP) continue;
@@ -456,18 +480,6 @@ void start_signal_thread(std::function<void()> on_sighup) {
       }
     }
   }).detach();
-}
-
-// After the stop: the messages begun before it get up to `limit` to end.
-void drain(std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (g_in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (const int left = g_in_flight.load(); left > 0)
-    logging::warning("smime-milter", Line("stopped-with-messages-in-flight")
-                                         .add("messages", left)
-                                         .add("waited_ms", static_cast<long long>(limit.count()))
-                                         .add("outcome", "the MTA tempfails them"));
 }
 
 }  // namespace
@@ -522,11 +534,10 @@ void remove_listener_socket() {
 int run_milter(Filter& filter, const RunOptions& options) {
   g_filter = &filter;
   block_daemon_signals();  // again, in case the caller did not (it must, before starting threads)
-  start_signal_thread(options.on_sighup);
+  start_signal_thread(options.on_sighup, options.drain_time);
   logging::info("smime-milter", Line("started").add("libmilter", libmilter_version()));
   const int rc = smfi_main();
   g_listener_done = true;
-  drain(options.drain_time);
   remove_listener_socket();
   logging::info("smime-milter", "stopped");
   return rc == MI_SUCCESS ? 0 : 1;

@@ -99,7 +99,11 @@ int run_daemon(const Options& o, std::shared_ptr<const conf::Config> config) {
 
   startup::Report report;
   std::optional<startup::Context> ctx = startup::make_context(*config, o.user, o.allow_root, false, report);
-  if (ctx) report.merge(startup::check_all(*config, *ctx));
+  if (ctx) {
+    report.merge(startup::check_all(*config, *ctx));
+    if (const std::optional<std::string> path = o.config_path())
+      startup::check_config_file(*path, *ctx, report);
+  }
   log_findings(report, fg);
   if (report.errors() > 0)
     return fail(exit_code::config,

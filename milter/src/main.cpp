@@ -40,7 +40,11 @@ int check(const Options& o, const conf::Config& config) {
   milter::startup::Report report;
   std::optional<milter::startup::Context> ctx =
       milter::startup::make_context(config, o.user, o.allow_root, true, report);
-  if (ctx) report.merge(milter::startup::check_all(config, *ctx));
+  if (ctx) {
+    report.merge(milter::startup::check_all(config, *ctx));
+    if (const std::optional<std::string> path = o.config_path())
+      milter::startup::check_config_file(*path, *ctx, report);
+  }
   for (const milter::startup::Finding& f : report.findings())
     std::cerr << config.origin << ": "
               << (f.severity == milter::startup::Severity::error ? "error" : "warning") << ": " << f.text

@@ -447,6 +447,14 @@ void check_policy(const conf::Config& config, Report& report) {
         "responder or CRL is taken as not revoked");
 }
 
+void check_config_file(const std::string& path, const Context& ctx, Report& report) {
+  const auto st = stat_of(path);
+  if (!st || may_access(*st, ctx.service, R_OK)) return;
+  report.warning("the configuration " + path + " is not readable by " + ctx.service.name +
+                 ", so a reload (SIGHUP) will be refused: chmod o+r " + path + " or chgrp it to " +
+                 ctx.service.group_name);
+}
+
 Report check_all(const conf::Config& config, const Context& ctx) {
   Report report;
   check_account(ctx, report);

@@ -5,12 +5,13 @@
 // socket is made, given its mode, group and owner) and, after the switch and once the Filter exists,
 // run_milter(). No thread is started before run_milter().
 //
-// Stopping: SIGTERM or SIGINT (taken by our own signal thread, not libmilter's) calls smfi_stop() and
-// wakes libmilter's listener at once by connecting to our own socket (it otherwise sees the stop only at
-// its next 5 s select timeout), so the daemon stops within a second. Messages in flight (begun before the
-// stop) get up to RunOptions::drain_time to finish; then run_milter returns. Connections libmilter still
-// serves then are cut when the process exits (the MTA tempfails what they carried: Postfix's
-// milter_default_action, Sendmail's F=T).
+// Stopping: SIGTERM or SIGINT (taken by our own signal thread, not libmilter's): the messages in flight
+// (begun before the signal) get up to RunOptions::drain_time to end, while libmilter still serves every
+// connection (once stopped, Debian's libmilter with its worker pool reads nothing more from any of them).
+// Then smfi_stop(), and libmilter's listener is woken at once by a connection to our own socket (it
+// otherwise sees the stop only at its next 5 s select timeout): idle, the daemon stops within a second.
+// Connections still open when the process exits are cut (the MTA tempfails what they carried: Postfix's
+// milter_default_action, Sendmail's F=T); messages begun after the signal are not waited for.
 #pragma once
 
 #include <chrono>
@@ -50,7 +51,7 @@ void remove_listener_socket();
 
 struct RunOptions {
   std::function<void()> on_sighup;              // called from the signal thread for each SIGHUP
-  std::chrono::milliseconds drain_time{10000};  // after a stop, for the messages in flight
+  std::chrono::milliseconds drain_time{10000};  // at a stop, for the messages in flight
 };
 
 // SIGHUP, SIGTERM and SIGINT blocked in the calling thread. Call it before any thread starts (the

@@ -83,6 +83,8 @@ void check_socket(const conf::Config& config, const Context& ctx, Report& report
 void check_passphrase(const Context& ctx, Report& report);
 void check_keystore(const conf::Config& config, const Context& ctx, Report& report);
 void check_policy(const conf::Config& config, Report& report);
+// The configuration file, read again at each SIGHUP by the service account: a warning when it cannot.
+void check_config_file(const std::string& path, const Context& ctx, Report& report);
 // All of the above, in that order.
 Report check_all(const conf::Config& config, const Context& ctx);
 

@@ -4,7 +4,8 @@
 #    and pid file are nobody's, -n says the same, and root without --allow-root is refused (exit 78);
 #  - its counters on metrics.listen (loopback): HTTP GET /metrics, and smime-milter --stats;
 #  - a second daemon on the same socket, or with the same pid file, is refused (exit 3);
-#  - SIGTERM stops it within 1 s, and it removes its socket and its pid file;
+#  - SIGTERM stops it within 1 s, and it removes its socket and its pid file; a message in flight at
+#    the stop (milter_client.pl, the MTA's side of the protocol) is finished first;
 #  - start-up refuses a missing keystore with the same line as -n (exit 78);
 #  - without -c it reads /etc/smime-milter/smime-milter.json and, started from /, makes nothing in ./var;
 #  - --keys lists the configuration keys.
@@ -20,7 +21,7 @@ cleanup() {
   for p in "${started[@]}"; do kill "$p" 2> /dev/null; done
   wait 2> /dev/null
   if [ "$failures" -ne 0 ] && [ -f "$D/milter.log" ]; then echo "# --- the daemon's log"; sed 's/^/#   /' "$D/milter.log"; fi
-  rm -rf "$D"
+  [ -n "${KEEP:-}" ] && echo "kept $D" || rm -rf "$D"
 }
 failures=0
 trap cleanup EXIT
@@ -125,7 +126,34 @@ check "SIGTERM: exit 0" 0 "$rc"
 check "SIGTERM: stopped within 1 s" yes "$([ "$ms" -lt 1000 ] && echo yes || echo "no ($ms ms)")"
 [ -e "$D/run/milter.sock" ]; check "the socket is removed" 1 $?
 [ -e "$D/run/milter.pid" ]; check "the pid file is removed" 1 $?
-grep -q 'stopping signal=SIGTERM' "$D/milter.log"; check "the stop is logged" 0 $?
+grep -q 'stopping signal=SIGTERM messages_in_flight=0' "$D/milter.log"; check "the stop is logged" 0 $?
+
+# ---- SIGTERM while a message is in flight: it finishes (signed), then the daemon stops
+"$milter" -c "$D/milter.json" -f -u nobody -P "$D/run/milter.pid" > "$D/milter2.log" 2>&1 &
+pid=$!
+started+=("$pid")
+wait_for_socket "$D/run/milter.sock" "$pid" || { echo "FAIL: the daemon did not start again"; exit 1; }
+perl "$(dirname "$0")/milter_client.pl" "$D/run/milter.sock" "$D/go" > "$D/client.out" 2>&1 &
+client=$!
+for _ in $(seq 100); do grep -q '^begun' "$D/client.out" && break; sleep 0.1; done
+grep -q '^begun' "$D/client.out"; check "a message is in flight (before end of body)" 0 $?
+kill -TERM "$pid"
+sleep 0.5
+kill -0 "$pid" 2> /dev/null; check "SIGTERM with a message in flight: the daemon waits for it" 0 $?
+grep -q 'stopping signal=SIGTERM messages_in_flight=1' "$D/milter2.log"; check "... and says so" 0 $?
+t0=$(date +%s%N)
+touch "$D/go"
+wait "$client"; check "the message in flight got its verdict" 0 $?
+grep -q '^reply b' "$D/client.out"; check "... with the signed body (replbody)" 0 $?
+grep -q '^reply c' "$D/client.out"; check "... accepted (continue)" 0 $?
+wait "$pid"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "#    stopped $ms ms after the message's end of body"
+check "then it exits 0" 0 "$rc"
+check "within 1 s of the message's end" yes "$([ "$ms" -lt 1000 ] && echo yes || echo "no ($ms ms)")"
+[ -e "$D/run/milter.pid" ]; check "the pid file is removed" 1 $?
+cat "$D/milter2.log" >> "$D/milter.log"
 
 # ---- start-up refuses a missing keystore, with the line of -n
 sed "s|$D/state/ks.db|$D/state/missing.db|" "$D/milter.json" > "$D/missing.json"

@@ -432,3 +432,23 @@ TEST_CASE("startup: a TCP socket on another address than loopback is a warning",
   REQUIRE(warnings(r).size() == 1);
   CHECK(warnings(r).front().find("reachable from other hosts") != std::string::npos);
 }
+
+TEST_CASE("startup: a configuration file the service account cannot read again is a warning", "[startup]") {
+  if (!is_root()) return;
+  test::TempDir dir("smime-startup");
+  const std::string file = dir.path("milter.json");
+  std::ofstream(file) << "{}\n";
+  ::chmod(file.c_str(), 0600);
+  startup::Context ctx = root_context();
+  ctx.service = nobody();
+  startup::Report r;
+  startup::check_config_file(file, ctx, r);
+  CHECK(errors(r).empty());
+  REQUIRE(warnings(r).size() == 1);
+  CHECK(warnings(r).front().find("not readable by nobody, so a reload (SIGHUP) will be refused") !=
+        std::string::npos);
+  ::chmod(file.c_str(), 0644);
+  startup::Report readable;
+  startup::check_config_file(file, ctx, readable);
+  CHECK(readable.findings().empty());
+}

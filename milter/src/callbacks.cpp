@@ -12,12 +12,14 @@
 // Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it stops the milter), and after a
 // SIGTERM its listener notices the stop only at its next select timeout (5 s). So sigwait() is interposed
 // below: libmilter's call (the one waiting for SIGTERM) gets none of SIGHUP, SIGTERM and SIGINT, and our
-// own signal thread takes them: SIGHUP reloads; SIGTERM and SIGINT call smfi_stop() and wake the
-// listener by connecting to our own socket, so that it stops at once.
+// own signal thread takes them: SIGHUP reloads; SIGTERM and SIGINT let the messages in flight end, then
+// call smfi_stop() and wake the listener by connecting to our own socket, so that it stops at once.
+//
+// The private data is a Session: the ConnectionContext and whether its message counts as in flight
+// (begun before a stop), so that a stop can wait for exactly those messages.
 #include "milter/callbacks.hpp"
 
 #include <arpa/inet.h>
-#include <grp.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

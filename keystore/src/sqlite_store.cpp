@@ -518,4 +518,17 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOp
 
 int sqlite_schema_version() { return sql::schema_version(); }
 
+SqliteHealth sqlite_health(const std::string& path) {
+  sql::Db db(path, SQLITE_OPEN_READONLY);
+  sqlite3_busy_timeout(db.get(), 5000);  // a writer holding the file for a moment is not a problem
+  SqliteHealth health;
+  health.schema_version = sql::current_version(db);
+  Statement check = db.prepare("PRAGMA quick_check");
+  while (check.step()) {
+    std::string line = check.text(0);
+    if (line != "ok") health.problems.push_back(std::move(line));
+  }
+  return health;
+}
+
 }  // namespace keystore

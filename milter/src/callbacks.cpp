@@ -9,13 +9,17 @@
 // (kNoReplySteps). Macros: "i" at RCPT, EOH and EOM, "{auth_authen}" and "{client_addr}" at MAIL FROM,
 // via smfi_setsymlist when the MTA allows it.
 //
-// Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it stops the milter). We want
-// SIGHUP to reload, so sigwait() is interposed below: in libmilter's call (the one waiting for SIGTERM
-// too) SIGHUP is taken out of the set, and our reload thread waits for SIGHUP alone.
+// Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it stops the milter), and after a
+// SIGTERM its listener notices the stop only at its next select timeout (5 s). So sigwait() is interposed
+// below: libmilter's call (the one waiting for SIGTERM) gets none of SIGHUP, SIGTERM and SIGINT, and our
+// own signal thread takes them: SIGHUP reloads; SIGTERM and SIGINT let the messages in flight end, then
+// call smfi_stop() and wake the listener by connecting to our own socket, so that it stops at once.
+//
+// The private data is a Session: the ConnectionContext and whether its message counts as in flight
+// (begun before a stop), so that a stop can wait for exactly those messages.
 #include "milter/callbacks.hpp"
 
 #include <arpa/inet.h>
-#include <grp.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,7 +29,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -34,10 +40,18 @@
 #include "libmilter_api.hpp"
 #include "milter/logging.hpp"
 
-// libmilter's signal thread calls sigwait(SIGHUP|SIGTERM|SIGINT); we leave SIGHUP to our reload thread.
+// libmilter's signal thread calls sigwait(SIGHUP|SIGTERM|SIGINT); those three are our signal thread's.
+// With nothing left to wait for, it waits for ever.
 extern "C" int sigwait(const sigset_t* __restrict set, int* __restrict sig) {
   sigset_t copy = *set;
-  if (sigismember(&copy, SIGTERM) == 1) sigdelset(&copy, SIGHUP);
+  if (sigismember(&copy, SIGTERM) == 1) {
+    sigdelset(&copy, SIGHUP);
+    sigdelset(&copy, SIGTERM);
+    sigdelset(&copy, SIGINT);
+    if (sigisemptyset(&copy) == 1) {
+      for (;;) pause();
+    }
+  }
   for (;;) {
     int r = sigwaitinfo(&copy, nullptr);
     if (r > 0) {
@@ -55,16 +69,56 @@ using logging::Line;
 
 Filter* g_filter = nullptr;
 
-ConnectionContext* context_of(SMFICTX* ctx) { return static_cast<ConnectionContext*>(smfi_getpriv(ctx)); }
+// libmilter's private data: the connection's context, and whether its message counts as in flight.
+struct Session {
+  ConnectionContext context;
+  bool in_flight = false;  // counted in g_in_flight
+};
+
+std::atomic<int> g_sessions{0};   // connections with a Session
+std::atomic<int> g_in_flight{0};  // messages begun before a stop and not ended
+std::atomic<bool> g_stopping{false};
+
+Session* session_of(SMFICTX* ctx) { return static_cast<Session*>(smfi_getpriv(ctx)); }
+
+ConnectionContext* context_of(SMFICTX* ctx) {
+  Session* s = session_of(ctx);
+  return s != nullptr ? &s->context : nullptr;
+}
 
 ConnectionContext& ensure_context(SMFICTX* ctx) {
   if (ConnectionContext* c = context_of(ctx)) return *c;
-  auto* c = new ConnectionContext();
-  if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
-    delete c;
+  auto* s = new Session();
+  if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+    delete s;
     throw std::runtime_error("smfi_setpriv failed");
   }
-  return *c;
+  ++g_sessions;
+  return s->context;
+}
+
+// After each callback: a message begun (before a stop) counts as in flight until it ends.
+sfsistat track(SMFICTX* ctx, sfsistat status) {
+  if (Session* s = session_of(ctx)) {
+    const bool has_message = s->context.message() != nullptr;
+    if (has_message && !s->in_flight && !g_stopping) {
+      s->in_flight = true;
+      ++g_in_flight;
+    } else if (!has_message && s->in_flight) {
+      s->in_flight = false;
+      --g_in_flight;
+    }
+  }
+  return status;
+}
+
+void end_session(SMFICTX* ctx) {
+  Session* s = session_of(ctx);
+  if (s == nullptr) return;
+  if (s->in_flight) --g_in_flight;
+  delete s;  // the connection context dies with the connection, whatever happened
+  smfi_setpriv(ctx, nullptr);
+  --g_sessions;
 }
 
 std::string queue_id_of(SMFICTX* ctx) {
@@ -177,10 +231,10 @@ sfsistat xx_helo(SMFICTX* ctx, char* helo) {
 }
 
 sfsistat xx_envfrom(SMFICTX* ctx, char** argv) {
-  return answer(ctx, SMFIP_NR_MAIL, guarded(ctx, "envfrom", [&] {
-                  LibmilterApi api(ctx);
-                  return g_filter->on_envfrom(ensure_context(ctx), api, args_of(argv));
-                }));
+  return track(ctx, answer(ctx, SMFIP_NR_MAIL, guarded(ctx, "envfrom", [&] {
+                             LibmilterApi api(ctx);
+                             return g_filter->on_envfrom(ensure_context(ctx), api, args_of(argv));
+                           })));
 }
 
 sfsistat xx_envrcpt(SMFICTX* ctx, char** argv) {
@@ -214,17 +268,17 @@ sfsistat xx_body(SMFICTX* ctx, unsigned char* data, size_t len) {
 }
 
 sfsistat xx_eom(SMFICTX* ctx) {
-  return guarded(ctx, "eom", [&] {
-    LibmilterApi api(ctx);
-    return g_filter->on_eom(ensure_context(ctx), api);
-  });
+  return track(ctx, guarded(ctx, "eom", [&] {
+                 LibmilterApi api(ctx);
+                 return g_filter->on_eom(ensure_context(ctx), api);
+               }));
 }
 
 sfsistat xx_abort(SMFICTX* ctx) {
-  return guarded(ctx, "abort", [&] {
-    LibmilterApi api(ctx);
-    return g_filter->on_abort(ensure_context(ctx), api);
-  });
+  return track(ctx, guarded(ctx, "abort", [&] {
+                 LibmilterApi api(ctx);
+                 return g_filter->on_abort(ensure_context(ctx), api);
+               }));
 }
 
 sfsistat xx_close(SMFICTX* ctx) {
@@ -234,16 +288,13 @@ sfsistat xx_close(SMFICTX* ctx) {
     LibmilterApi api(ctx);
     return g_filter->on_close(*c, api);
   });
-  delete context_of(ctx);  // the connection context dies with the connection, whatever happened
-  smfi_setpriv(ctx, nullptr);
+  end_session(ctx);
   return r;
 }
 
-// Sets TCP_NODELAY on libmilter's listening socket, which libmilter does not expose: the socket is
-// found among our descriptors (a listening TCP socket bound to the configured port). Accepted sockets
-// inherit the option on Linux. Returns false when it was not found.
-bool set_nodelay_on_listener(std::uint16_t port) {
-  bool found = false;
+// libmilter's listening TCP socket, which libmilter does not expose: found among our descriptors (a
+// listening TCP socket bound to the configured port). -1 when it was not found.
+int find_tcp_listener(std::uint16_t port) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
     int fd = std::atoi(entry.path().filename().c_str());
     int listening = 0;
@@ -259,26 +310,178 @@ bool set_nodelay_on_listener(std::uint16_t port) {
       bound = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
     else
       continue;
-    if (bound != port) continue;
-    int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) found = true;
+    if (bound == port) return fd;
   }
-  return found;
+  return -1;
 }
 
-void secure_unix_socket(const std::string& path, const std::string& group) {
+// Where to connect to wake the listener: the unix socket, or the TCP address it is bound to (a wildcard
+// address replaced by loopback).
+struct WakeAddress {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+};
+WakeAddress g_wake;
+std::string g_socket_path;  // the unix socket file, removed at the end
+
+WakeAddress unix_address(const std::string& path) {
+  WakeAddress w;
+  auto* un = reinterpret_cast<sockaddr_un*>(&w.address);
+  un->sun_family = AF_UNIX;
+  std::strncpy(un->sun_path, path.c_str(), sizeof un->sun_path - 1);
+  w.length = sizeof(sockaddr_un);
+  return w;
+}
+
+WakeAddress tcp_address(int fd) {
+  WakeAddress w;
+  w.length = sizeof w.address;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&w.address), &w.length) != 0) return {};
+  if (w.address.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&w.address);
+    if (in->sin_addr.s_addr == htonl(INADDR_ANY)) in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (w.address.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&w.address);
+    if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) in6->sin6_addr = in6addr_loopback;
+  }
+  return w;
+}
+
+// One connection to our own socket, closed at once: libmilter's select returns, the listener accepts it
+// (its session sees the end of the connection at once) and then sees the stop.
+void wake_listener() {
+  if (g_wake.length == 0) return;
+  const int fd = socket(g_wake.address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&g_wake.address), g_wake.length) != 0)
+    logging::debug("smime-milter", Line("wake-listener-failed").add("error", std::strerror(errno)));
+  close(fd);
+}
+
+// A milter answers on this unix socket (a second daemon must not take it over).
+bool unix_socket_in_use(const std::string& path) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
+  const WakeAddress w = unix_address(path);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool answered = connect(fd, reinterpret_cast<const sockaddr*>(&w.address), w.length) == 0;
+  close(fd);
+  return answered;
+}
+
+// The socket file's mode, group and owner (see ListenOptions).
+void secure_unix_socket(const ListenOptions& options) {
+  const std::string& path = options.listen.path;
   gid_t gid = static_cast<gid_t>(-1);
-  if (!group.empty()) {
-    if (const struct group* g = getgrnam(group.c_str())) gid = g->gr_gid;
+  if (!options.socket_group.empty()) {
+    try {
+      gid = privileges::lookup_group(options.socket_group);
+    } catch (const privileges::PrivilegeError& e) {
+      throw ListenError("daemon.socket_group: " + std::string(e.what()));
+    }
   }
-  if (gid != static_cast<gid_t>(-1) && chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
-    logging::warning("smime-milter",
-                     Line("socket-chgrp-failed").add("path", path).add("error", std::strerror(errno)));
+  uid_t uid = static_cast<uid_t>(-1);
+  if (options.owner && geteuid() == 0) {
+    uid = options.owner->uid;
+    struct stat dir {};
+    const std::string parent = std::filesystem::path(path).parent_path().string();
+    const bool setgid_dir =
+        stat(parent.empty() ? "." : parent.c_str(), &dir) == 0 && (dir.st_mode & S_ISGID) != 0;
+    if (gid == static_cast<gid_t>(-1) && !setgid_dir) gid = options.owner->gid;
   }
-  if (chmod(path.c_str(), 0660) != 0) {
-    logging::warning("smime-milter",
-                     Line("socket-chmod-failed").add("path", path).add("error", std::strerror(errno)));
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) && chown(path.c_str(), uid, gid) != 0)
+    throw ListenError("cannot give the socket " + path + " its owner and group: " + std::strerror(errno));
+  if (chmod(path.c_str(), static_cast<mode_t>(options.socket_mode)) != 0)
+    throw ListenError("cannot set the mode of the socket " + path + ": " + std::strerror(errno));
+}
+
+struct smfiDesc g_desc = {};
+
+void register_callbacks() {
+  g_desc.xxfi_name = const_cast<char*>("smime-milter");
+  g_desc.xxfi_version = SMFI_VERSION;
+  g_desc.xxfi_flags = wanted_actions;
+  g_desc.xxfi_connect = xx_connect;
+  g_desc.xxfi_helo = xx_helo;
+  g_desc.xxfi_envfrom = xx_envfrom;
+  g_desc.xxfi_envrcpt = xx_envrcpt;
+  g_desc.xxfi_header = xx_header;
+  g_desc.xxfi_eoh = xx_eoh;
+  g_desc.xxfi_body = xx_body;
+  g_desc.xxfi_eom = xx_eom;
+  g_desc.xxfi_abort = xx_abort;
+  g_desc.xxfi_close = xx_close;
+  g_desc.xxfi_negotiate = xx_negotiate;
+  if (smfi_register(g_desc) != MI_SUCCESS) throw ListenError("libmilter refused to register the callbacks");
+}
+
+std::atomic<bool> g_listener_done{false};  // smfi_main has returned
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// The messages begun before the stop get up to `limit` to end, while libmilter still serves them: once
+// stopped, Debian's libmilter (its worker pool) reads nothing more from any connection. A second SIGTERM
+// or SIGINT ends the wait.
+void drain(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const sigset_t again = stop_signals();
+  const timespec tick{0, 20 * 1000 * 1000};
+  while (g_in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (sigtimedwait(&again, nullptr, &tick) > 0) break;
   }
+  if (const int left = g_in_flight.load(); left > 0)
+    logging::warning("smime-milter", Line("stopped-with-messages-in-flight")
+                                         .add("messages", left)
+                                         .add("outcome", "the MTA tempfails them"));
+}
+
+// After the drain, smfi_stop(): it sets libmilter's stop flag and then waits for the listener's mutex,
+// which the listener holds while it sits in select (up to 5 s). So it runs in a thread of its own, while
+// this one connects to our socket until the listener has seen the flag and returned (a connection made
+// before the flag was set only sends it round its loop once more).
+void request_stop(int sig, std::chrono::milliseconds drain_time) {
+  g_stopping = true;
+  logging::info("smime-milter", Line("stopping")
+                                    .add("signal", sig == SIGINT ? "SIGINT" : "SIGTERM")
+                                    .add("messages_in_flight", g_in_flight.load()));
+  drain(drain_time);
+  std::thread([] { smfi_stop(); }).detach();
+  for (int i = 0; i < 100 && !g_listener_done.load(); ++i) {
+    wake_listener();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Our signal thread: SIGHUP reloads, SIGTERM and SIGINT stop (then the thread ends).
+void start_signal_thread(std::function<void()> on_sighup, std::chrono::milliseconds drain_time) {
+  std::thread([cb = std::move(on_sighup), drain_time] {
+    sigset_t set = stop_signals();
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+      const int sig = sigwaitinfo(&set, nullptr);
+      if (sig == SIGTERM || sig == SIGINT) {
+        request_stop(sig, drain_time);
+        return;
+      }
+      if (sig != SIGHUP) continue;
+      if (!cb) {
+        logging::info("smime-milter", Line("reload-skipped").add("reason", "nothing to reload"));
+        continue;
+      }
+      try {
+        cb();
+      } catch (const std::exception& e) {
+        logging::error("smime-milter", Line("reload-failed").add("error", e.what()));
+      }
+    }
+  }).detach();
 }
 
 }  // namespace
@@ -298,80 +501,50 @@ std::string libmilter_version() {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
-int run_milter(Filter& filter, const RunOptions& options) {
-  g_filter = &filter;
-  static struct smfiDesc desc = {};
-  desc.xxfi_name = const_cast<char*>("smime-milter");
-  desc.xxfi_version = SMFI_VERSION;
-  desc.xxfi_flags = wanted_actions;
-  desc.xxfi_connect = xx_connect;
-  desc.xxfi_helo = xx_helo;
-  desc.xxfi_envfrom = xx_envfrom;
-  desc.xxfi_envrcpt = xx_envrcpt;
-  desc.xxfi_header = xx_header;
-  desc.xxfi_eoh = xx_eoh;
-  desc.xxfi_body = xx_body;
-  desc.xxfi_eom = xx_eom;
-  desc.xxfi_abort = xx_abort;
-  desc.xxfi_close = xx_close;
-  desc.xxfi_negotiate = xx_negotiate;
-
+void open_listener(const ListenOptions& options) {
   const conf::Listen& listen = options.listen;
   std::string conn = listen.libmilter();
-  if (listen.kind == conf::Listen::Kind::unix_socket) {
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(listen.path).parent_path(), ec);
-  }
-  if (smfi_setconn(conn.data()) != MI_SUCCESS) {
-    logging::error("smime-milter", Line("setconn-failed").add("socket", conn));
-    return 1;
-  }
-  if (smfi_register(desc) != MI_SUCCESS) {
-    logging::error("smime-milter", "register-failed");
-    return 1;
-  }
+  if (listen.kind == conf::Listen::Kind::unix_socket && unix_socket_in_use(listen.path))
+    throw ListenError("a milter is already listening on " + listen.path + ": stop it first");
+  if (smfi_setconn(conn.data()) != MI_SUCCESS) throw ListenError("libmilter refused the socket " + conn);
+  register_callbacks();
   // true: remove a stale unix socket file left by a previous run.
-  if (smfi_opensocket(true) != MI_SUCCESS) {
-    logging::error("smime-milter", Line("socket-open-failed")
-                                       .add("socket", conn)
-                                       .add("hint", "in use, or directory missing / not writable"));
-    return 1;
-  }
+  if (smfi_opensocket(true) != MI_SUCCESS)
+    throw ListenError("cannot listen on " + conn +
+                      " (in use, or its directory missing or not writable; libmilter logs the reason)");
   if (listen.kind == conf::Listen::Kind::unix_socket) {
-    secure_unix_socket(listen.path, options.socket_group);
-  } else if (set_nodelay_on_listener(listen.port)) {
+    g_socket_path = listen.path;
+    g_wake = unix_address(listen.path);
+    secure_unix_socket(options);
+    return;
+  }
+  const int fd = find_tcp_listener(listen.port);
+  if (fd >= 0) g_wake = tcp_address(fd);
+  int one = 1;
+  if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0)
     logging::info("smime-milter", Line("listener").add("tcp_nodelay", "on"));
-  } else {
+  else
     logging::warning("smime-milter", Line("tcp-nodelay-not-set").add("socket", conn));
-  }
+}
 
+void remove_listener_socket() {
+  if (g_socket_path.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove(g_socket_path, ec);
+}
+
+int run_milter(Filter& filter, const RunOptions& options) {
+  g_filter = &filter;
   block_daemon_signals();  // again, in case the caller did not (it must, before starting threads)
-  sigset_t hup;
-  sigemptyset(&hup);
-  sigaddset(&hup, SIGHUP);
-  if (options.on_sighup) {
-    std::thread([hup, cb = options.on_sighup] {
-      for (;;) {
-        int sig = sigwaitinfo(&hup, nullptr);
-        if (sig == SIGHUP) {
-          try {
-            cb();
-          } catch (const std::exception& e) {
-            logging::error("smime-milter", Line("reload-failed").add("error", e.what()));
-          }
-        }
-      }
-    }).detach();
-  }
-
-  logging::info("smime-milter", Line("started").add("socket", conn).add("libmilter", libmilter_version()));
-  int rc = smfi_main();
+  start_signal_thread(options.on_sighup, options.drain_time);
+  logging::info("smime-milter", Line("started").add("libmilter", libmilter_version()));
+  const int rc = smfi_main();
+  g_listener_done = true;
+  remove_listener_socket();
   logging::info("smime-milter", "stopped");
-  if (listen.kind == conf::Listen::Kind::unix_socket) {
-    std::error_code ec;
-    std::filesystem::remove(listen.path, ec);
-  }
   return rc == MI_SUCCESS ? 0 : 1;
 }
+
+bool sessions_open() { return g_sessions.load() > 0; }
 
 }  // namespace milter

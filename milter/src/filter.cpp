@@ -2,6 +2,7 @@
 #include "milter/filter.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <thread>
 
@@ -9,6 +10,7 @@
 #include "milter/forged_results.hpp"
 #include "milter/inbound.hpp"
 #include "milter/logging.hpp"
+#include "milter/metrics.hpp"
 #include "milter/pipeline.hpp"
 #include "milter/smtp_client.hpp"
 
@@ -39,6 +41,28 @@ struct EndMessage {
   ConnectionContext& ctx;
   ~EndMessage() { ctx.end_message(); }
 };
+
+std::string_view action_label(CallbackStatus s) {
+  switch (s) {
+    case CallbackStatus::reject:
+      return "reject";
+    case CallbackStatus::tempfail:
+      return "tempfail";
+    case CallbackStatus::discard:
+      return "discard";
+    default:
+      return "accept";
+  }
+}
+
+// One end of message in the counters: direction, action, processing time.
+void count_message(const conf::Config& config, const Envelope& envelope, CallbackStatus status,
+                   std::chrono::steady_clock::time_point started) {
+  const bool outbound = decide_direction(config, envelope) == Direction::outbound;
+  metrics::count("smime_messages_total",
+                 {{"direction", outbound ? "outbound" : "inbound"}, {"action", action_label(status)}});
+  metrics::observe_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
 
 }  // namespace
 
@@ -192,7 +216,15 @@ CallbackStatus Filter::on_eom(ConnectionContext& ctx, MilterApi& api) {
     return CallbackStatus::tempfail;
   }
   note_queue_id(*msg, api);
-  return eom(ctx, *msg, api);
+  const auto started = std::chrono::steady_clock::now();
+  const CallbackStatus status = eom(ctx, *msg, api);
+  count_message(*msg->config, msg->envelope, status, started);
+  return status;
+}
+
+void Filter::set_key_passphrase(std::string passphrase) {
+  std::lock_guard lock(passphrase_mutex_);
+  key_passphrase_ = std::move(passphrase);
 }
 
 // A failure before the pipeline ran: the configured action of its class; when that is accept, the
@@ -202,6 +234,7 @@ CallbackStatus Filter::fail_before_pipeline(ConnectionContext& ctx, MessageConte
                                             FailureClass c, const std::string& unchecked) {
   const conf::Config& config = *msg.config;
   const conf::Action a = action_for(config.failure_actions, c);
+  metrics::count("smime_failures_total", {{"class", to_string(c)}});
   if (a != conf::Action::accept) {
     set_reply(api, failure_reply(a, c, {}, msg.envelope.queue_id), msg.envelope.queue_id);
     return status_of(a);
@@ -235,6 +268,7 @@ CallbackStatus Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterAp
   };
   if (msg.step_failed) {
     const FailureClass c = FailureClass::internal;
+    metrics::count("smime_failures_total", {{"class", to_string(c)}});
     logging::error(qid, decision(c, conf::Action::tempfail, "callback-failed"));
     set_reply(api, tempfail_reply(qid), qid);
     return CallbackStatus::tempfail;
@@ -286,6 +320,10 @@ CallbackStatus Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterAp
   job.side_effects = side_effects_;
   job.use_cache(keys_, config.keystore.postgres() ? config.keystore.url : config.keystore.path.string(),
                 generation);
+  {
+    std::lock_guard lock(passphrase_mutex_);
+    job.key_passphrase = key_passphrase_;
+  }
   const Verdict verdict = run_pipeline(job, api);
   for (const LogEntry& entry : verdict.log) logging::write(entry.level, qid, entry.text);
   logging::info(qid, Line("verdict")

@@ -7,6 +7,7 @@
 #include "milter/failure.hpp"
 #include "milter/forged_results.hpp"
 #include "milter/inbound.hpp"
+#include "milter/metrics.hpp"
 #include "milter/outbound.hpp"
 #include "milter/policy.hpp"
 
@@ -40,6 +41,7 @@ std::string unchecked_reason(FailureClass c) {
 
 Verdict failure_of(Job& job, std::exception_ptr e) {
   const FailureClass c = classify(e);
+  metrics::count("smime_failures_total", {{"class", to_string(c)}});
   Verdict v = failure_verdict(job.config, c, describe(e), public_detail(e), job.queue_id());
   if (v.action == conf::Action::accept)  // delivered anyway: never with a forged verdict of ours
     v.header_edits = decide_direction(job.config, job.message.envelope) == Direction::inbound

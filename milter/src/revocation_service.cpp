@@ -1,5 +1,6 @@
 #include "milter/revocation_service.hpp"
 
+#include "milter/metrics.hpp"
 #include "milter/settings.hpp"
 #include "smime/cert.hpp"
 
@@ -17,6 +18,10 @@ std::shared_ptr<revocation::Checker> RevocationService::checker_for(const conf::
 
 logging::Line revocation_line(revocation::Operation operation, std::string_view subject, X509* cert,
                               const revocation::Decision& d) {
+  const std::string_view source =
+      d.answer.source ? revocation::to_string(*d.answer.source) : std::string_view("none");
+  metrics::count("smime_revocation_answers_total",
+                 {{"status", revocation::to_string(d.answer.status)}, {"source", source}});
   logging::Line line("revocation");
   line.add("op", revocation::to_string(operation))
       .add("subject", subject)
@@ -24,7 +29,7 @@ logging::Line revocation_line(revocation::Operation operation, std::string_view 
       .add("status", revocation::to_string(d.answer.status));
   if (d.answer.status == revocation::Status::undetermined)
     line.add("why", revocation::to_string(d.answer.why));
-  line.add("source", d.answer.source ? revocation::to_string(*d.answer.source) : std::string_view("none"));
+  line.add("source", source);
   if (!d.answer.url.empty()) line.add("url", d.answer.url);
   return line.add("cached", d.answer.from_cache)
       .add("decision", revocation::to_string(d.use))

@@ -162,6 +162,7 @@ config() {
   cat > "$1.tmp" <<JSON
 {
   "listen": "unix:$D/milter.sock",
+  "daemon": { "allow_root": true, "socket_group": "postfix", "comment": "the test runs as root; smtpd (group postfix) connects" },
   "spool": { "directory": "$D/spool" },
   "keystore": { "path": "$D/keystore.db" },
   "log": { "level": "debug" },
@@ -499,6 +500,7 @@ config_inbound() {  # config_inbound FILE VERIFY-POLICY CACHE-DIRECTORY
   cat > "$1.tmp" <<JSON
 {
   "listen": "unix:$D/milter.sock",
+  "daemon": { "allow_root": true, "socket_group": "postfix", "comment": "the test runs as root; smtpd (group postfix) connects" },
   "spool": { "directory": "$D/spool" },
   "keystore": { "path": "$D/keystore.db" },
   "log": { "level": "debug" },

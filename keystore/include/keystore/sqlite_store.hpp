@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "keystore/store.hpp"
 
@@ -27,5 +28,14 @@ struct SqliteOptions {
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOptions& options = {});
 
 int sqlite_schema_version();  // the version this program writes
+
+// What `smime-milter -n` checks of a SQLite file without changing it: opened read-only, the schema
+// version it holds (0: no schema, a new or foreign file) and the problems PRAGMA quick_check reports
+// (empty when it says ok). Throws Error(store) when the file cannot be opened or is not a database.
+struct SqliteHealth {
+  int schema_version = 0;
+  std::vector<std::string> problems;
+};
+SqliteHealth sqlite_health(const std::string& path);
 
 }  // namespace keystore

@@ -13,6 +13,8 @@
 // currently be mixed with other requests", seen with a 20 MB message). Any refused call tempfails the
 // message: with a tempfail at end-of-message the MTA does not accept the message, so no half-made change is
 // ever delivered. Whatever happens, the message context is torn down (end_message) before on_eom returns.
+// Each end of message is counted (metrics.hpp: smime_messages_total by direction and action, its
+// processing time in smime_eom_duration_seconds, failures before the pipeline in smime_failures_total).
 #pragma once
 
 #include <chrono>
@@ -20,6 +22,7 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -80,6 +83,8 @@ class Filter {
   void set_progress_interval(std::chrono::milliseconds interval) { progress_interval_ = interval; }
   // false (the dry run without --commit): the pipeline writes nothing to the keystore.
   void set_side_effects(bool on) { side_effects_ = on; }
+  // The passphrase of encrypted gateway keys, given to each Job (read at start and at each reload).
+  void set_key_passphrase(std::string passphrase);
 
  private:
   CallbackStatus eom(ConnectionContext& ctx, MessageContext& msg, MilterApi& api);
@@ -100,6 +105,8 @@ class Filter {
   bool side_effects_ = true;
   StoreService stores_;
   KeyCache keys_;       // decoded keys, anchors and signing choices, shared by all messages
+  mutable std::mutex passphrase_mutex_;
+  std::string key_passphrase_;
   WorkerPool workers_;  // last: its threads stop before the members they use go
 };
 

@@ -48,7 +48,9 @@ class Job {
   const Message& message;
   const std::time_t now;  // the time certificates are checked against
   bool side_effects = true;
-  std::string key_passphrase;  // of encrypted gateway keys; empty: none configured
+  // The passphrase of encrypted gateway keys (keystore.key_passphrase_file / _credential), for
+  // keystore::load_identity and keystore::decryption_identities; empty: none configured.
+  std::string key_passphrase;
 
   // The process's cache, the store's location (its key in the cache) and the generation read for this
   // message; without them the Job keeps its own cache and reads the generation when first needed.

@@ -121,7 +121,9 @@ Filter::Filter(const LiveConfig& config, Processor processor, StoreOpener store_
   if (!store_opener_) {
     store_opener_ = [this](ConnectionContext& ctx, const conf::Config& c) -> keystore::Store& {
       MessageContext& msg = *ctx.message();
-      msg.store_lease.emplace(stores_.lease(c));
+      StoreService::Leased leased = stores_.lease(c);
+      msg.store_lease.emplace(std::move(leased.lease));
+      msg.store_cache_key = std::move(leased.cache_key);
       return **msg.store_lease;
     };
   }
@@ -318,8 +320,11 @@ CallbackStatus Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterAp
 
   Job job(config, *store, checker.get(), message, std::time(nullptr));
   job.side_effects = side_effects_;
-  job.use_cache(keys_, config.keystore.postgres() ? config.keystore.url : config.keystore.path.string(),
-                generation);
+  // A test's own store opener leaves no cache key: the configured location names its contents.
+  std::string cache_key = msg.store_cache_key;
+  if (cache_key.empty())
+    cache_key = config.keystore.postgres() ? config.keystore.url : config.keystore.path.string();
+  job.use_cache(keys_, std::move(cache_key), generation);
   {
     std::lock_guard lock(passphrase_mutex_);
     job.key_passphrase = key_passphrase_;

@@ -2,7 +2,8 @@
 //
 // Contract: write_canonical writes the entity with CRLF line ends and 7-bit content: each leaf that
 // needs it (Entity::needs_7bit_conversion) is re-encoded and its Content-Transfer-Encoding set;
-// containers declared 8bit/binary are relabelled 7bit. Everything else keeps its bytes apart from
+// containers declared 8bit/binary are relabelled 7bit. A multipart/signed keeps its parts' bytes
+// (only line ends made CRLF), whatever they declare. Everything else keeps its bytes apart from
 // line ends, delimiter lines, preamble and epilogue included; a multipart whose close delimiter was
 // missing gets one, and an entity whose source had no blank line after its headers gets none.
 // Bodies stream through in chunks. A leaf that must be re-encoded but has an
@@ -129,6 +130,14 @@ void write_container_body(const Source& src, const Entity& e, Sink& out) {
 }
 
 void write_entity(const Source& src, const Entity& e, Sink& out) {
+  // A signature inside (a forwarded signed message, an author's signature under our encryption) covers
+  // the bytes as they are: re-encoding one of its parts would break it.
+  if (e.content_type.is("multipart", "signed")) {
+    write_headers(e.headers, out);
+    write_header_end(e, out);
+    copy_crlf(src, e.body, out);
+    return;
+  }
   HeaderList headers = e.headers;
   if (!e.is_leaf()) {
     if (e.encoding == Encoding::eight_bit || e.encoding == Encoding::binary) headers.set(kCte, "7bit");

@@ -35,6 +35,7 @@ cat "$PKI/gw-new.pem" "$PKI/inter.pem" > "$D/gw-bundle.pem"
 cat > "$D/milter.json" <<JSON
 {
   "listen": "unix:$D/milter.sock",
+  "daemon": { "allow_root": true, "socket_group": "postfix", "comment": "the test runs as root; smtpd (group postfix) connects" },
   "spool": { "directory": "$D/spool", "memory_limit": "64K" },
   "keystore": { "path": "$D/keystore.db" },
   "log": { "level": "info" },

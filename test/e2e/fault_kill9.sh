@@ -44,6 +44,7 @@ mkdir -p "$D/spool"
 cat > "$D/milter.json" <<JSON
 {
   "listen": "unix:$D/milter.sock",
+  "daemon": { "allow_root": true, "socket_group": "postfix", "comment": "the test runs as root; smtpd (group postfix) connects" },
   "spool": { "directory": "$D/spool" },
   "keystore": { "path": "$D/keystore.db" },
   "log": { "level": "info" },

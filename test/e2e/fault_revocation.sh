@@ -104,6 +104,7 @@ config() {  # config FILE CACHE-DIRECTORY
   cat > "$1" <<JSON
 {
   "listen": "unix:$D/milter.sock",
+  "daemon": { "allow_root": true, "socket_group": "postfix", "comment": "the test runs as root; smtpd (group postfix) connects" },
   "spool": { "directory": "$D/spool" },
   "keystore": { "path": "$D/keystore.db" },
   "log": { "level": "info" },

@@ -57,6 +57,7 @@ struct MessageContext {
   // The keystore this message uses while it is processed: leased at end-of-message from the process's
   // pool, given back when the message ends.
   std::optional<keystore::StorePool::Lease> store_lease;
+  std::string store_cache_key;  // what the leased store holds, for the process's KeyCache
 };
 
 class ConnectionContext {

@@ -4,7 +4,14 @@
 //
 // A reload that names another location gets a new pool; the old one stays alive for the messages
 // still holding its stores (pools are few: one per location ever configured).
+//
+// An open SQLite connection keeps reading a file that was deleted or replaced under it, and what it
+// writes then is lost. So each lease first looks at the file: gone is a store failure (the keystore
+// failure action applies) until it is back; another file at the path (restored from a copy, say) gets a
+// pool of its own, and a cache key of its own, so that nothing decoded from the old file is used.
 #pragma once
+
+#include <sys/types.h>
 
 #include <memory>
 #include <mutex>
@@ -22,15 +29,32 @@ class StoreService {
   // `size`: stores per pool (one per worker thread: each message holds one while it is processed).
   explicit StoreService(std::size_t size) : size_(size) {}
 
-  // The pool of the configuration's keystore. Opens nothing yet (stores open on first lease).
-  std::shared_ptr<keystore::StorePool> pool(const conf::Config& config);
-  // A store for one message. Throws keystore::Error(store) when it cannot be opened.
-  keystore::StorePool::Lease lease(const conf::Config& config) { return pool(config)->lease(); }
+  struct Leased {
+    keystore::StorePool::Lease lease;
+    std::string cache_key;  // names the store's contents for KeyCache: location, and which file
+  };
+  // A store for one message. Throws keystore::Error(store) when it cannot be opened or its SQLite file
+  // is gone.
+  Leased lease(const conf::Config& config);
 
  private:
+  struct Pool {
+    std::string location;  // SQLite path, or PostgreSQL URL and read URL
+    std::shared_ptr<keystore::StorePool> stores;
+    std::string cache_key;
+    bool file_known = false;  // SQLite: the file's identity below was seen
+    dev_t device = 0;
+    ino_t inode = 0;
+  };
+  Pool& pool_locked(const keystore::StoreLocation& where);
+  void check_file_locked(Pool& pool, const keystore::StoreLocation& where);
+  void replace_locked(Pool& pool, const keystore::StoreLocation& where);
+
   std::size_t size_;
   std::mutex mutex_;
-  std::vector<std::pair<std::string, std::shared_ptr<keystore::StorePool>>> pools_;  // by describe()
+  std::vector<Pool> pools_;
+  std::vector<std::shared_ptr<keystore::StorePool>> retired_;  // replaced files' pools: leases may remain
+  unsigned serial_ = 0;
 };
 
 }  // namespace milter

@@ -233,6 +233,43 @@ TEST_CASE("in a nested multipart only the 8bit part changes", "[canonical]") {
   CHECK(decoded(again, again.root.children[1]) == std::string("\0\1\2", 3));
 }
 
+TEST_CASE("a multipart/signed keeps its parts' bytes, an 8bit part included", "[canonical]") {
+  // An author's signature under our encryption, or a forwarded signed message: the signature covers the
+  // 8bit part as it is, so only the line ends change (they were CRLF when it was signed).
+  const std::string signed_part =
+      "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; "
+      "boundary=\"sig\"\n"
+      "\n"
+      "--sig\n"
+      "Content-Type: text/plain; charset=utf-8\n"
+      "Content-Transfer-Encoding: 8bit\n"
+      "\n"
+      "Gr\xc3\xbc\xc3\x9f"
+      "e\n"
+      "--sig\n"
+      "Content-Type: application/pkcs7-signature; name=smime.p7s\n"
+      "Content-Transfer-Encoding: base64\n"
+      "\n"
+      "AAEC\n"
+      "--sig--\n";
+  CHECK(canonical(signed_part) == crlf(signed_part));
+
+  const std::string forwarded =
+      "Content-Type: multipart/mixed; boundary=\"outer\"\n"
+      "\n"
+      "--outer\n"
+      "Content-Type: text/plain; charset=utf-8\n"
+      "Content-Transfer-Encoding: 8bit\n"
+      "\n"
+      "\xc3\xa9\n"
+      "--outer\n" +
+      signed_part + "--outer--\n";
+  std::string want = crlf(forwarded);
+  const std::string from = "Content-Transfer-Encoding: 8bit\r\n\r\n\xc3\xa9";
+  want.replace(want.find(from), from.size(), "Content-Transfer-Encoding: quoted-printable\r\n\r\n=C3=A9");
+  CHECK(canonical(forwarded) == want);
+}
+
 TEST_CASE("message/rfc822 parts are canonicalised recursively", "[canonical]") {
   const std::string in =
       "Content-Type: multipart/mixed; boundary=b\n"

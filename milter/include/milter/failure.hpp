@@ -8,14 +8,14 @@
 // only specifics a reply may name are those the client gave itself (the recipients without a
 // certificate) or the result classes of inbound mail, in our own words (never OpenSSL's).
 //
-//   failure class    configured action (conf)        reject      tempfail
-//   internal         failure_actions.internal        550 5.7.1   451 4.7.0 "temporary failure"
-//   keystore         failure_actions.keystore        550 5.7.1   451 4.7.0 "certificate store unavailable"
-//   no_certificate   failure_actions.no_certificate  550 5.7.1   451 4.7.0 "no usable encryption certificate
-//   for ..." bad_input        failure_actions.bad_input       550 5.7.1   451 4.7.0 "message cannot be
-//   processed for S/MIME" signing          failure_actions.signing         550 5.7.1   451 4.7.0 "cannot sign
-//   for this sender" revocation       always tempfail                 -           451 4.7.0 "revocation
-//   status could not be determined"
+//   failure class    reject      tempfail    public text; configured action failure_actions.<class>
+//   internal         550 5.7.1   451 4.7.0   "internal error"
+//   keystore         550 5.7.1   451 4.7.0   "certificate store unavailable"
+//   no_certificate   550 5.7.1   451 4.7.0   "no usable encryption certificate: <the recipients>"
+//   bad_input        550 5.7.1   451 4.7.0   "message cannot be processed for S/MIME"
+//   signing          550 5.7.1   451 4.7.0   "cannot sign for this sender"
+//   revocation       -           451 4.7.0   "revocation status could not be determined" (always tempfail)
+//   (a refused MTA call, an undeliverable split copy: 451 4.7.0 "temporary failure")
 //
 //   inbound class    configured action (inbound.actions)  reject      tempfail
 //   undecryptable                                          550 5.7.5   451 4.7.5

@@ -1,5 +1,5 @@
 // keystore::Store: the storage interface. Callers (the lookups, the harvesting rules, the CLI, the
-// milter) use only this; SqliteStore implements it, a PostgreSQL store can be added beside it.
+// milter) use only this; SqliteStore and the PostgreSQL store implement it.
 //
 // Contract:
 //  - every method is atomic on its own; in_transaction() groups several into one transaction that

@@ -21,12 +21,15 @@
 //     CBC content (not AuthEnvelopedData) without a valid inner signature is "unauthenticated":
 //     marked in the headers and the comment, action unauthenticated.
 //  3. Verify (inbound.verify), on the (decrypted) root entity: multipart/signed, or pkcs7-mime
-//     signed-data (opaque). Triple wrap: signed, then encrypted, then signed: the inner signature is
-//     verified after decryption, and the outer one (over the encrypted entity) before it; both results
-//     are reported and the message passes only when every layer passes. A signature that covers only a
-//     part of the message (signed part inside an unsigned multipart) is not "signed": smime=neutral
-//     with the reason "signature covers only part N". Several signers, no signer, content hidden in the
-//     signature part: permerror/fail with the reason smime::verify gives.
+//     signed-data (opaque). Layers are unwrapped in any order (signed, encrypted, signed inside signed,
+//     ...) up to inbound.max_layers (one more is permerror), each recognised by smime::classify (the
+//     labels of RFC 8551 3.2.2 and the CMS content type) and each reported; the message passes only
+//     when every layer passes. A signature that covers only a part of the message (signed part inside
+//     an unsigned multipart) is not "signed": smime=neutral with the reason "signature covers only
+//     part N". Several signers in one SignedData: every one must verify (a failing one is named); no
+//     signer, content hidden in the signature part: permerror/fail with the reason smime::verify gives.
+//     Decrypted or unwrapped content with LF or mixed line ends is read as CRLF; content with no
+//     header block is delivered as text/plain (or application/octet-stream when it is not text).
 //  4. Signer bound to the sender: one From header with one address; some email address of the signer
 //     certificate equals it (local part exact, domain case-insensitive), or a domain certificate
 //     (dNSName, one-label wildcard) covers the From domain. Otherwise smime=fail "signer does not
@@ -37,8 +40,8 @@
 //     revoked -> fail "signer certificate revoked (...)"; undetermined -> config.revocation.verify:
 //     fail_closed = temperror, fail_open = pass with "revocation undetermined, accepted (fail-open)" in
 //     the comment and log, tempfail = the message is tempfailed (failure class revocation).
-//  6. Remove the signature when inbound.remove_signature (after a pass or a fail alike: the result is in
-//     the headers): the signed entity replaces the multipart/signed or opaque entity.
+//  6. Remove the signature when inbound.remove_signature, after a pass only (a failed signature stays
+//     for the recipient to inspect): the signed entity replaces the multipart/signed or opaque entity.
 //  7. Harvest (inbound.harvest.enabled) every verified signer through keystore::harvest, outcome
 //     logged ("harvest=stored|updated|already-known|refused reason=...").
 //  8. Headers added: one Authentication-Results (prepended, insert_first), RFC 8601 with method smime
@@ -68,7 +71,8 @@
 //    revoked or undetermined (fail-closed, tempfail) signer is not harvested.
 //  - An internal failure whose failure action is accept still removes the forged results and adds
 //    "smime=temperror (internal error)".
-//  - At most three layers are unwrapped (signature, encryption, signature); only one decryption.
+//  - The From binding must hold for at least one signature layer, whose signer is the identifier; the
+//    other layers' signers are named in the comment.
 #pragma once
 
 #include <ctime>

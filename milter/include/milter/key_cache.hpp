@@ -8,7 +8,7 @@
 //  - Everything is keyed by the keystore's location and its change counter (keystore::Store::generation,
 //    bumped by every change of certificates, keys or anchors by any process: an import with
 //    smime-keystore is seen by the next message). A different location or generation, or another key
-//    passphrase, drops everything at once; so does clear() (reload).
+//    passphrase, drops everything at once (a reload that changes them included); clear() empties it.
 //  - A signing choice (which identity signs for a domain or address) is reused at most kChoiceTtl:
 //    validity is a matter of time as well as of the store.
 //  - Keys are held only as OpenSSL objects in memory and handed out as shared references; nothing

@@ -16,7 +16,7 @@
 //                                            permerror, temperror)
 //   smime_failures_total{class}              a failure of a class (failure.hpp), at its verdict
 //   smime_revocation_answers_total{status,source}  a revocation decision: good/revoked/undetermined,
-//                                            ocsp/crl/none
+//                                            ocsp/crl/local/none
 //   smime_eom_duration_seconds (histogram)   end-of-message processing time (observe_latency)
 #pragma once
 

@@ -9,8 +9,9 @@
 // fail the message.
 //
 // Failure classes (failure.hpp has their actions and replies):
-//  - signing: the profile signs and no signing identity can be found or loaded (a message is never sent
-//    unsigned instead);
+//  - signing: the profile signs and its identity cannot be used (expired, unusable, a key that does not
+//    load), or none exists under missing_identity = reject; with the default missing_identity = pass a
+//    sender without any signing identity is passed unsigned and logged (system mail from root@, say);
 //  - no_certificate: recipients without a usable certificate under missing_certificate = bounce (the
 //    reply names them);
 //  - bad_input: malformed MIME, limits;  keystore: the database is unavailable;
@@ -24,8 +25,8 @@
 //    domain as dNSName, then a wildcard covering it); sender-address for the sender's own address
 //    and only that (a certificate naming the address; no fallback to a domain certificate, otherwise
 //    the two kinds would be the same); a fingerprint names the certificate, which must be a gateway
-//    identity valid now and fit for signing. Keys are loaded without a passphrase (an encrypted key is
-//    a signing failure "locked key").
+//    identity valid now and fit for signing. Encrypted keys are loaded with the configured key
+//    passphrase (Job::key_passphrase); without it, or with a wrong one, a signing failure "locked key".
 //  - missing_certificate = split with no recipient holding a certificate: there is nobody to encrypt
 //    for and nobody to split off, so the message goes to everybody in this transaction as under
 //    `plain` (signed if the profile signs), logged as such. Likewise `drop` drops the whole message

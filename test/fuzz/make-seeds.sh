@@ -13,6 +13,8 @@
 #               4 capabilities), then the DER/PEM
 #   conf/       the example configuration and small variants
 #   crl/        the CRLs of both PKIs (DER, PEM, libcurl's LDAP form)
+#   filter/     fuzz_filter programs (filter_program.hpp): messages of mime/, signed/ and encrypted/ sent
+#               through the callbacks (inbound, outbound, after an abort, with a fake verdict)
 #   ocsp/       fuzz_ocsp inputs: a selector byte (certificate, with/without request, signed anew), then a
 #               response
 set -euo pipefail
@@ -30,7 +32,7 @@ for f in "$PKI/root.pem" "$PKI/gw-new.pem" "$REV/inter.pem" "$REV/index.txt" "$E
 done
 
 rm -rf -- "$OUT"
-mkdir -p -- "$OUT"/{mime,signed,encrypted,cms_cert,conf,crl,ocsp}
+mkdir -p -- "$OUT"/{mime,signed,encrypted,cms_cert,conf,crl,ocsp,filter}
 OUT=$(cd -- "$OUT" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/make-seeds.XXXXXX")
 trap 'rm -rf -- "$WORK"' EXIT
@@ -256,6 +258,15 @@ for set in signed encrypted; do
 done
 cp "$OUT"/signed/*.eml "$OUT"/encrypted/*.eml "$OUT/mime/" 2> /dev/null || true
 rm -f -- "$OUT"/mime/*.binary.eml
+
+# --- filter: callback programs sending messages of the sets above -----------------------------------
+for f in "$OUT/mime/plain.eml" "$OUT/mime/mixed.eml" "$OUT/signed/detached-rsa.eml" \
+         "$OUT/signed/opaque-rsa.eml" "$OUT/encrypted/auto-gw-new.eml" "$OUT/encrypted/triple.eml"; do
+  name=$(basename "$f" .eml)
+  for variant in inbound outbound abort fake; do
+    "$SEED_TOOL" "filter-$variant" "$f" "$OUT/filter/$name-$variant.bin"
+  done
+done
 
 # --- cms_cert: a parser byte, then the bytes --------------------------------------------------------
 with_byte() { # BYTE FILE OUT

@@ -1,0 +1,223 @@
+#include "milter_support.hpp"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+#include "conf/match.hpp"
+#include "fuzz_support.hpp"
+#include "keystore/identity.hpp"
+#include "keystore/sqlite_store.hpp"
+#include "milter/auth_results.hpp"
+#include "milter/logging.hpp"
+
+namespace fuzz {
+namespace {
+
+// Removes the temporary directory at exit (after the store, which goes first with the Gateway).
+struct Cleanup {
+  std::string directory;
+  ~Cleanup() {
+    std::error_code ec;
+    std::filesystem::remove_all(directory, ec);
+  }
+};
+
+std::string make_temp_directory() {
+  const char* base = std::getenv("TMPDIR");
+  std::string templ = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/smime-fuzz.XXXXXX";
+  require(::mkdtemp(templ.data()) != nullptr, "mkdtemp for the throwaway gateway");
+  return templ;
+}
+
+std::shared_ptr<const conf::Config> make_config(const Gateway& g) {
+  const std::string json = R"({"spool": {"directory": ")" + g.spool +
+                           R"(", "memory_limit": "16K"}, "limits": {"max_message_size": "256K"},)"
+                           R"( "keystore": {"path": ")" +
+                           g.keystore + R"("}, "revocation": {"cache_directory": ")" + g.directory +
+                           R"(/revocation"}})";
+  conf::Config c = conf::parse(json, "fuzz");
+  c.inbound.authserv_id = std::string(kAuthservId);
+  c.revocation.enabled = false;
+  return std::make_shared<const conf::Config>(std::move(c));
+}
+
+Gateway make_gateway() {
+  milter::logging::init(conf::LogLevel::debug, false, false);  // every line built, none written
+  Gateway g;
+  g.directory = make_temp_directory();
+  g.spool = g.directory + "/spool";
+  g.keystore = g.directory + "/keystore.db";
+  std::filesystem::create_directory(g.spool);
+  g.store = keystore::open_sqlite_store(g.keystore);
+  const keystore::Time now = static_cast<keystore::Time>(std::time(nullptr));
+  for (const char* gw : {"gw-old", "gw-new"}) {
+    std::vector<smime::X509Ptr> chain;
+    chain.push_back(pki_certificate("inter.pem"));
+    keystore::put_identity(*g.store, pki_certificate(std::string(gw) + ".pem").get(),
+                           pki_private_key(std::string(gw) + ".key").get(), chain, "", now);
+  }
+  g.store->add_anchor(pki_certificate("root.pem").get(), now);
+  g.config = make_config(g);
+  return g;
+}
+
+bool name_is(std::string_view name, std::string_view wanted) {
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+  return conf::iequals(name, wanted);
+}
+
+// A field name the MTA can write: printable ASCII without colon or white space.
+bool valid_field_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 32 || c >= 127 || c == ':') return false;
+  }
+  return true;
+}
+
+// A value that stays one field: line ends only as CRLF followed by white space (folding), no NUL.
+bool single_field_value(std::string_view v) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '\0') return false;
+    if (v[i] == '\r' && (i + 1 >= v.size() || v[i + 1] != '\n')) return false;
+    if (v[i] == '\n') {
+      if (i == 0 || v[i - 1] != '\r') return false;
+      if (i + 1 >= v.size() || (v[i + 1] != ' ' && v[i + 1] != '\t')) return false;
+    }
+  }
+  return true;
+}
+
+bool crlf_line_ends(const smime::Source& body) {
+  const std::string text = body.slice(body.all());
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) return false;
+  return true;
+}
+
+// The header fields after the edits, as the MTA applies them.
+smime::mime::HeaderList apply_edits(const milter::Message& m, const milter::Verdict& v) {
+  using milter::HeaderEdit;
+  smime::mime::HeaderList h = m.headers;
+  for (const HeaderEdit& e : v.header_edits) {
+    if (e.kind == HeaderEdit::Kind::change) {
+      int seen = 0;
+      auto it = h.items.begin();
+      for (; it != h.items.end(); ++it)
+        if (conf::iequals(it->name, e.name) && ++seen == e.index) break;
+      require(it != h.items.end(), "a header change names an existing field");
+      if (e.value.empty())
+        h.items.erase(it);
+      else
+        it->value = " " + e.value;
+    } else if (e.kind == HeaderEdit::Kind::add) {
+      h.items.push_back({e.name, " " + e.value});
+    } else {
+      h.items.insert(h.items.begin(), {e.name, " " + e.value});
+    }
+  }
+  return h;
+}
+
+std::size_t count_named(const smime::mime::HeaderList& h, std::string_view name) {
+  std::size_t n = 0;
+  for (const auto& item : h.items)
+    if (name_is(item.name, name)) ++n;
+  return n;
+}
+
+}  // namespace
+
+Gateway& gateway() {
+  static Cleanup cleanup;  // constructed first, destroyed last
+  static Gateway g = [] {
+    Gateway made = make_gateway();
+    cleanup.directory = made.directory;
+    return made;
+  }();
+  return g;
+}
+
+milter::Message message_of(std::string_view text) {
+  std::size_t header_length = text.size(), body_offset = text.size();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n') continue;
+    if (i + 1 < text.size() && text[i + 1] == '\n') {
+      header_length = i + 1, body_offset = i + 2;
+      break;
+    }
+    if (i + 2 < text.size() && text[i + 1] == '\r' && text[i + 2] == '\n') {
+      header_length = i + 1, body_offset = i + 3;
+      break;
+    }
+  }
+  milter::Message m;
+  m.envelope.queue_id = "FUZZ";
+  m.envelope.sender = "alice@example.org";
+  m.envelope.recipients = {"gateway@example.com"};
+  m.envelope.client_address = "192.0.2.7";  // not internal: inbound
+  m.headers = smime::mime::parse_headers(text.substr(0, header_length));
+  smime::StringSink body;
+  smime::CrlfSink crlf(body);
+  crlf.write(text.substr(body_offset));
+  crlf.finish();
+  m.body = smime::Source::from_string(body.take());
+  return m;
+}
+
+void check_verdict(const conf::Config& config, const milter::Message& message, const milter::Verdict& v,
+                   bool inbound) {
+  using conf::Action;
+  require(v.action == Action::accept || v.action == Action::reject || v.action == Action::tempfail ||
+              v.action == Action::discard,
+          "a known action");
+  if (v.action == Action::reject) require(v.reply.code.starts_with('5'), "a reject has a 5xx reply");
+  if (v.action == Action::tempfail) require(v.reply.code.starts_with('4'), "a tempfail has a 4xx reply");
+  if (v.action == Action::accept || v.action == Action::discard)
+    require(v.reply.empty(), "no reply without reject or tempfail");
+  require(v.reply.text.find("error:") == std::string::npos, "no OpenSSL error text in a reply");
+  for (const milter::LogEntry& l : v.log) {
+    // failure_verdict's line starts with its class (a value elsewhere in a line is quoted input).
+    const bool internal = l.text.starts_with("failure=internal");
+    if (internal) std::fprintf(stderr, "log: %s\n", l.text.c_str());
+    require(!internal, "no internal failure");
+  }
+  for (const milter::HeaderEdit& e : v.header_edits) {
+    require(valid_field_name(e.name) || e.kind == milter::HeaderEdit::Kind::change,
+            "an added field has a valid name");
+    require(single_field_value(e.value), "a header value cannot start a field of its own");
+  }
+  if (v.new_body) require(crlf_line_ends(*v.new_body), "the new body has CRLF line ends");
+  for (const std::string& r : v.remove_recipients)
+    require(std::find(message.envelope.recipients.begin(), message.envelope.recipients.end(), r) !=
+                message.envelope.recipients.end(),
+            "a removed recipient is one of the message's");
+  if (v.action != Action::accept) return;
+
+  const smime::mime::HeaderList after = apply_edits(message, v);
+  if (!inbound) return;
+  std::size_t ours = 0;
+  for (const auto& item : after.items)
+    if (name_is(item.name, "Authentication-Results") &&
+        milter::auth_results::is_ours(item.unfolded(), config.inbound.authserv_id))
+      ++ours;
+  require(ours == 1, "an accepted inbound message has exactly one Authentication-Results of ours");
+  for (const std::string* name :
+       {&config.inbound.headers.smime, &config.inbound.headers.decrypted, &config.inbound.headers.verified})
+    if (!name->empty()) require(count_named(after, *name) <= 1, "at most one copy of a simple result header");
+}
+
+void check_spool_empty(const Gateway& g) {
+  std::error_code ec;
+  require(std::filesystem::is_empty(g.spool, ec) && !ec, "no file left in the spool");
+}
+
+}  // namespace fuzz

@@ -23,6 +23,7 @@
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -68,11 +69,14 @@ namespace {
 using logging::Line;
 
 Filter* g_filter = nullptr;
+std::uint16_t g_tcp_port = 0;  // the port we listen on over TCP; 0 on a unix socket
+std::atomic<bool> g_quickack_warned{false};
 
 // libmilter's private data: the connection's context, and whether its message counts as in flight.
 struct Session {
   ConnectionContext context;
   bool in_flight = false;  // counted in g_in_flight
+  int ack_socket = -1;     // the MTA's TCP connection, on which the no-reply steps send their ACK at once
 };
 
 std::atomic<int> g_sessions{0};   // connections with a Session
@@ -149,6 +153,51 @@ sfsistat guarded(SMFICTX* ctx, const char* where, F&& f) noexcept {
   return SMFIS_TEMPFAIL;
 }
 
+// Over TCP, the no-reply steps meet Nagle's algorithm on the MTA's side (Postfix sets no TCP_NODELAY on
+// its milter connections) and our delayed ACK: Postfix sends a message's commands in several writes with
+// no reply between them, each write after the first waits for the ACK of the one before, and after our
+// negotiation reply the kernel holds that ACK for up to 40 ms. Measured through Postfix 3.7 (4 KiB
+// messages, 8 sessions): inet 0.5 x the unix socket. Replying to every step does not help (the writes
+// of one step, and smtpd's and cleanup's writes on the same socket, still wait); so each no-reply step
+// sends the pending ACK at once with TCP_QUICKACK, which the kernel clears again, hence on every step.
+//
+// libmilter does not expose the connection's socket: it is the second member of its SMFICTX (after the
+// session thread's id) in every libmilter since 8.12. What is found there is used only when it is a
+// TCP socket bound to our listening port; otherwise the milter runs without (and says so once).
+struct LibmilterContextHead {
+  pthread_t thread;
+  int socket;
+};
+
+int mta_tcp_socket(SMFICTX* ctx) {
+  const int fd = reinterpret_cast<const LibmilterContextHead*>(ctx)->socket;
+  int type = 0;
+  socklen_t type_len = sizeof type;
+  if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 || type != SOCK_STREAM) return -1;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return -1;
+  std::uint16_t port = 0;
+  if (ss.ss_family == AF_INET)
+    port = ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
+  else if (ss.ss_family == AF_INET6)
+    port = ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
+  return port == g_tcp_port ? fd : -1;
+}
+
+void find_ack_socket(Session& s, SMFICTX* ctx) {
+  if (g_tcp_port == 0) return;
+  s.ack_socket = mta_tcp_socket(ctx);
+  if (s.ack_socket < 0 && !g_quickack_warned.exchange(true))
+    logging::warning("smime-milter",
+                     Line("tcp-quickack-not-set").add("reason", "connection socket not found"));
+}
+
+void send_ack_now(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 std::vector<std::string> args_of(char** argv) {
   std::vector<std::string> out;
   for (; argv != nullptr && *argv != nullptr; ++argv) out.emplace_back(*argv);
@@ -195,6 +244,7 @@ sfsistat xx_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     *pf3 = 0;
     c.leading_space = (steps & SMFIP_HDR_LEADSPC) != 0;
     c.no_reply_steps = steps & kNoReplySteps;
+    if (c.no_reply_steps != 0) find_ack_socket(*session_of(ctx), ctx);
     if ((f0 & SMFIF_SETSYMLIST) != 0) {
       smfi_setsymlist(ctx, SMFIM_ENVFROM, const_cast<char*>("i {auth_authen} {client_addr}"));
       smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i"));
@@ -206,12 +256,14 @@ sfsistat xx_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
   });
 }
 
-// A step the MTA expects no reply for answers SMFIS_NOREPLY. Such a step cannot refuse: when it failed,
-// the message is marked and end-of-message tempfails it.
+// A step the MTA expects no reply for answers SMFIS_NOREPLY (over TCP, sending its ACK at once). Such a
+// step cannot refuse: when it failed, the message is marked and end-of-message tempfails it.
 sfsistat answer(SMFICTX* ctx, unsigned long no_reply_flag, sfsistat status) {
-  ConnectionContext* c = context_of(ctx);
-  if (c == nullptr || (c->no_reply_steps & no_reply_flag) == 0) return status;
+  Session* s = session_of(ctx);
+  if (s == nullptr || (s->context.no_reply_steps & no_reply_flag) == 0) return status;
+  ConnectionContext* c = &s->context;
   if (status != SMFIS_CONTINUE && c->message() != nullptr) c->message()->step_failed = true;
+  if (s->ack_socket >= 0) send_ack_now(s->ack_socket);
   return SMFIS_NOREPLY;
 }
 
@@ -518,6 +570,7 @@ void open_listener(const ListenOptions& options) {
     secure_unix_socket(options);
     return;
   }
+  g_tcp_port = listen.port;
   const int fd = find_tcp_listener(listen.port);
   if (fd >= 0) g_wake = tcp_address(fd);
   int one = 1;

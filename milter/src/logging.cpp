@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -66,16 +67,23 @@ std::string one_line(std::string_view s) {
 }
 
 // The syslog socket, connected once; glibc's syslog() would try to connect again for every line while
-// no syslog daemon listens. Called with g_mutex held.
-bool connect_syslog() {
+// no syslog daemon listens. After a failed connect the next attempt waits kReconnectPause (lines in
+// between go to standard error), so a machine without syslog costs no system calls per line; `now`
+// (at init) tries at once. Called with g_mutex held.
+constexpr auto kReconnectPause = std::chrono::seconds(10);
+std::chrono::steady_clock::time_point g_next_connect{};
+
+bool connect_syslog(bool now = false) {
   if (g_socket >= 0) return true;
+  const auto t = std::chrono::steady_clock::now();
+  if (!now && t < g_next_connect) return false;
   const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, kSyslogPath, sizeof addr.sun_path - 1);
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
+  if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) close(fd);
+    g_next_connect = t + kReconnectPause;
     return false;
   }
   g_socket = fd;
@@ -120,8 +128,9 @@ void init(conf::LogLevel level, bool to_stderr, bool to_syslog) {
   std::lock_guard lock(g_mutex);
   g_level = static_cast<int>(level);
   g_syslog = to_syslog;
-  g_stderr = to_stderr && !(to_syslog && stderr_is_journal() && connect_syslog());
-  if (to_syslog && !connect_syslog() && !g_said_no_syslog) {
+  const bool syslog_up = to_syslog && connect_syslog(true);
+  g_stderr = to_stderr && !(syslog_up && stderr_is_journal());
+  if (to_syslog && !syslog_up && !g_said_no_syslog) {
     g_said_no_syslog = true;
     std::fprintf(stderr, "smime-milter: warning: no syslog socket at %s: logging to standard error\n",
                  kSyslogPath);

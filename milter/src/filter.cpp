@@ -309,7 +309,9 @@ CallbackStatus Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterAp
   }
   std::shared_ptr<revocation::Checker> checker;
   try {
-    checker = revocation_.checker_for(config);
+    // The revocation cache in the keystore goes through the pool the messages use.
+    checker = revocation_.checker_for(
+        config, config.revocation.cache == conf::RevocationCache::keystore ? stores_.pool(config) : nullptr);
   } catch (const std::exception& e) {  // the cache directory cannot be created, say
     const FailureClass c = FailureClass::internal;
     logging::error(qid, decision(c, action_for(config.failure_actions, c), "revocation-unavailable")

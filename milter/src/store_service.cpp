@@ -24,6 +24,12 @@ StoreService::Leased StoreService::lease(const conf::Config& config) {
   return Leased{stores->lease(), std::move(cache_key)};  // may wait for a store: outside the lock
 }
 
+std::shared_ptr<keystore::StorePool> StoreService::pool(const conf::Config& config) {
+  const keystore::StoreLocation where = settings::store_location(config.keystore);
+  std::lock_guard lock(mutex_);
+  return pool_locked(where).stores;
+}
+
 StoreService::Pool& StoreService::pool_locked(const keystore::StoreLocation& where) {
   const std::string location = where.is_postgresql() ? where.url + "\n" + where.read_url : where.path;
   for (Pool& p : pools_)

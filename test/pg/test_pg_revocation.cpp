@@ -1,13 +1,17 @@
 // The revocation cache shared through the keystore database (revocation.cache "keystore"): two
 // Checkers with stores of their own stand for two gateways. What one fetched the other uses with the
 // responders down; a dead responder costs the fleet one connection per negative_cache period; one
-// fetch per URL across the gateways.
+// fetch per URL across the gateways. Then the milter's wiring: two RevocationServices over two
+// StoreServices' pools, configured as two milters would be (revocation.cache "keystore"), and the purge.
 #include <catch2/catch.hpp>
 #include <ctime>
 #include <thread>
 
-#include "keystore_cache_store.hpp"
+#include "conf/config.hpp"
 #include "keystore_support.hpp"
+#include "milter/keystore_cache_store.hpp"
+#include "milter/revocation_service.hpp"
+#include "milter/store_service.hpp"
 #include "pg_support.hpp"
 #include "revocation_support.hpp"
 
@@ -23,7 +27,7 @@ revocation::Options gateway(const kt::TempStore& ts,
                             std::vector<Method> order = {Method::ocsp, Method::crl}) {
   revocation::Options o = test::fast_options(std::move(order));
   o.cache_store =
-      std::make_shared<test::KeystoreCacheStore>(std::make_shared<keystore::StorePool>(ts.where, 4));
+      std::make_shared<milter::KeystoreCacheStore>(std::make_shared<keystore::StorePool>(ts.where, 4));
   return o;
 }
 
@@ -120,4 +124,91 @@ TEST_CASE("shared revocation cache: a database that is gone is a cache miss, not
       checker.check(test::rev_cert("rev-good").get(), test::inter().get(), std::time(nullptr));
   INFO(a.reason);
   CHECK(a.status == Status::good);
+}
+
+namespace {
+
+// A milter's configuration on the test's database with the revocation cache in the keystore.
+conf::Config keystore_cache_config(const kt::TempStore& ts) {
+  conf::Config c;
+  c.keystore.url = ts.where.url;
+  c.revocation.cache = conf::RevocationCache::keystore;
+  c.revocation.order = {conf::RevocationMethod::ocsp};
+  c.revocation.connect_timeout = std::chrono::seconds(2);
+  c.revocation.timeout = std::chrono::seconds(3);
+  return c;
+}
+
+revocation::StoredEntry entry(const std::string& key, std::time_t expires_at) {
+  return revocation::StoredEntry{"ocsp",     key,          "http://127.0.0.1/", expires_at - 3600,
+                                 expires_at, std::nullopt, std::nullopt,        "payload"};
+}
+
+}  // namespace
+
+TEST_CASE("two milters on one database: the second uses the OCSP answer the first fetched",
+          "[revocation][pg][milter]") {
+  kt::TempStore ts;
+  const conf::Config config = keystore_cache_config(ts);
+  REQUIRE(config.keystore.postgres());
+  smime::X509Ptr issuer = test::inter();
+  const std::time_t now = std::time(nullptr);
+  milter::StoreService stores_a(2), stores_b(2);
+  milter::RevocationService gateway_a, gateway_b;
+  {
+    test::OcspResponder responder;
+    std::shared_ptr<revocation::Checker> first = gateway_a.checker_for(config, stores_a.pool(config));
+    REQUIRE(first != nullptr);
+    revocation::Answer a = first->check(test::rev_cert("rev-good").get(), issuer.get(), now);
+    INFO(a.reason);
+    CHECK(a.status == Status::good);
+    CHECK(a.source == Method::ocsp);
+    CHECK_FALSE(a.from_cache);
+  }
+  test::wait_port_free(test::kOcspPort);
+  CHECK(pgt::query("SELECT count(*) FROM revocation_cache WHERE kind = 'ocsp'", ts.schema) == "1");
+
+  std::shared_ptr<revocation::Checker> second = gateway_b.checker_for(config, stores_b.pool(config));
+  REQUIRE(second != nullptr);
+  CHECK(second != gateway_a.checker_for(config, stores_a.pool(config)));  // two gateways, two checkers
+  revocation::Answer b = second->check(test::rev_cert("rev-good").get(), issuer.get(), now + 60);
+  INFO(b.reason);
+  CHECK(b.status == Status::good);
+  CHECK(b.source == Method::ocsp);
+  CHECK(b.from_cache);
+  // The same configuration and pool keep the checker (and its memory); the files cache replaces it.
+  CHECK(gateway_b.checker_for(config, stores_b.pool(config)) == second);
+  conf::Config files = config;
+  files.revocation.cache = conf::RevocationCache::files;
+  files.revocation.cache_directory = ts.dir.path("revocation");
+  CHECK(gateway_b.checker_for(files) != second);
+}
+
+TEST_CASE("the keystore revocation cache: expired entries purged at most once per period",
+          "[revocation][pg]") {
+  kt::TempStore ts;
+  milter::KeystoreCacheStore cache(std::make_shared<keystore::StorePool>(ts.where, 2), std::chrono::hours(1));
+  const std::time_t now = std::time(nullptr);
+  cache.save(entry("expired", now - 10));
+  cache.save(entry("current", now + 7200));
+  CHECK(cache.purge_if_due(now) == 1);
+  CHECK_FALSE(cache.load("ocsp", "expired"));
+  CHECK(cache.load("ocsp", "current"));
+  cache.save(entry("expired-later", now + 30));
+  CHECK(cache.purge_if_due(now + 60) == -1);  // not due: the last purge was a minute ago
+  CHECK(cache.load("ocsp", "expired-later"));
+  CHECK(cache.purge_if_due(now + 3600) == 1);
+  CHECK_FALSE(cache.load("ocsp", "expired-later"));
+  CHECK(cache.load("ocsp", "current"));  // expires at now + 7200
+}
+
+TEST_CASE("the keystore revocation cache: a purge on a database that is gone is retried a period later",
+          "[revocation][pg]") {
+  auto ts = std::make_unique<kt::TempStore>();
+  milter::KeystoreCacheStore cache(std::make_shared<keystore::StorePool>(ts->where, 1),
+                                   std::chrono::hours(1));
+  const std::time_t now = std::time(nullptr);
+  ts.reset();  // the schema is dropped
+  CHECK_THROWS(cache.purge_if_due(now));
+  CHECK(cache.purge_if_due(now + 1) == -1);  // not one failed statement per message
 }

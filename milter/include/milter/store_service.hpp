@@ -5,6 +5,10 @@
 // A reload that names another location gets a new pool; the old one stays alive for the messages
 // still holding its stores (pools are few: one per location ever configured).
 //
+// The revocation cache in the keystore (revocation.cache "keystore") uses the same pool: a message that
+// holds its store leases a second one for each cache statement, so a pool holds two stores per worker
+// (opened on demand: a milter without that cache opens one per worker at most).
+//
 // An open SQLite connection keeps reading a file that was deleted or replaced under it, and what it
 // writes then is lost. So each lease first looks at the file: gone is a store failure (the keystore
 // failure action applies) until it is back; another file at the path (restored from a copy, say) gets a
@@ -26,8 +30,9 @@ namespace milter {
 
 class StoreService {
  public:
-  // `size`: stores per pool (one per worker thread: each message holds one while it is processed).
-  explicit StoreService(std::size_t size) : size_(size) {}
+  // `workers`: the threads that process messages at once (each holds one store while it works, plus one
+  // for a revocation cache statement).
+  explicit StoreService(std::size_t workers) : size_(2 * workers) {}
 
   struct Leased {
     keystore::StorePool::Lease lease;
@@ -36,6 +41,9 @@ class StoreService {
   // A store for one message. Throws keystore::Error(store) when it cannot be opened or its SQLite file
   // is gone.
   Leased lease(const conf::Config& config);
+  // The pool of the configured location, for what leases a store per statement (the revocation cache in
+  // the keystore). Opens nothing itself.
+  std::shared_ptr<keystore::StorePool> pool(const conf::Config& config);
 
  private:
   struct Pool {

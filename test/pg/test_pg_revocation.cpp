@@ -5,14 +5,19 @@
 // StoreServices' pools, configured as two milters would be (revocation.cache "keystore"), and the purge.
 #include <catch2/catch.hpp>
 #include <ctime>
+#include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "conf/config.hpp"
 #include "keystore_support.hpp"
+#include "milter/context.hpp"
+#include "milter/filter.hpp"
 #include "milter/keystore_cache_store.hpp"
 #include "milter/revocation_service.hpp"
 #include "milter/store_service.hpp"
 #include "pg_support.hpp"
+#include "recording_api.hpp"
 #include "revocation_support.hpp"
 
 using revocation::Checker;
@@ -211,4 +216,67 @@ TEST_CASE("the keystore revocation cache: a purge on a database that is gone is 
   ts.reset();  // the schema is dropped
   CHECK_THROWS(cache.purge_if_due(now));
   CHECK(cache.purge_if_due(now + 1) == -1);  // not one failed statement per message
+}
+
+namespace {
+
+// One gateway's Filter on the shared database (its own StoreService and RevocationService), whose
+// pipeline checks `cert` with the checker the Filter gives the message and keeps the answer.
+struct Gateway {
+  milter::LiveConfig live;
+  std::mutex mutex;
+  bool had_checker = false;
+  revocation::Answer answer;
+  milter::Filter filter;
+
+  Gateway(std::shared_ptr<const conf::Config> config, X509* cert, X509* issuer, std::time_t now)
+      : live(std::move(config)), filter(live, [this, cert, issuer, now](milter::Job& job) {
+          std::lock_guard lock(mutex);
+          had_checker = job.checker != nullptr;
+          if (job.checker) answer = job.checker->check(cert, issuer, now);
+          return milter::Verdict{};
+        }) {}
+
+  milter::CallbackStatus message() {
+    milter::ConnectionContext ctx;
+    milter::RecordingApi api;
+    filter.on_connect(ctx, api, "localhost", "127.0.0.1");
+    filter.on_helo(ctx, api, "client.example.com");
+    filter.on_envfrom(ctx, api, {"<user@example.com>"});
+    filter.on_envrcpt(ctx, api, {"<bob@example.org>"});
+    filter.on_header(ctx, api, "From", " user@example.com");
+    filter.on_header(ctx, api, "Subject", " revocation");
+    filter.on_eoh(ctx, api);
+    filter.on_body(ctx, api, "text\r\n");
+    milter::CallbackStatus status = filter.on_eom(ctx, api);
+    filter.on_close(ctx, api);
+    return status;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("two milters' Filters on one database: the second message's checker answers from the first's fetch",
+          "[revocation][pg][milter]") {
+  kt::TempStore ts;
+  auto config = std::make_shared<conf::Config>(keystore_cache_config(ts));
+  config->spool.directory = ts.dir.path("spool");
+  std::filesystem::create_directories(config->spool.directory);
+  smime::X509Ptr cert = test::rev_cert("rev-good");
+  smime::X509Ptr issuer = test::inter();
+  const std::time_t now = std::time(nullptr);
+  Gateway a(config, cert.get(), issuer.get(), now), b(config, cert.get(), issuer.get(), now + 60);
+  {
+    test::OcspResponder responder;
+    CHECK(a.message() == milter::CallbackStatus::continue_);
+  }
+  test::wait_port_free(test::kOcspPort);
+  CHECK(a.had_checker);
+  CHECK(a.answer.status == Status::good);
+  CHECK_FALSE(a.answer.from_cache);
+  CHECK(b.message() == milter::CallbackStatus::continue_);
+  INFO(b.answer.reason);
+  CHECK(b.had_checker);
+  CHECK(b.answer.status == Status::good);
+  CHECK(b.answer.from_cache);
 }

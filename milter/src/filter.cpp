@@ -309,7 +309,8 @@ CallbackStatus Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterAp
   }
   std::shared_ptr<revocation::Checker> checker;
   try {
-    // The revocation cache in the keystore goes through the pool the messages use.
+    // The revocation cache in the keystore: statements on the keystore's location, apart from the message's
+    // store.
     checker = revocation_.checker_for(
         config, config.revocation.cache == conf::RevocationCache::keystore ? stores_.pool(config) : nullptr);
   } catch (const std::exception& e) {  // the cache directory cannot be created, say

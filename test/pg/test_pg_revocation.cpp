@@ -189,6 +189,21 @@ TEST_CASE("two milters on one database: the second uses the OCSP answer the firs
   CHECK(gateway_b.checker_for(files) != second);
 }
 
+TEST_CASE("the revocation cache's statements never wait for the stores messages hold",
+          "[revocation][pg][milter]") {
+  kt::TempStore ts;
+  const conf::Config config = keystore_cache_config(ts);
+  milter::StoreService stores(1);  // one worker: one message store
+  milter::StoreService::Leased message = stores.lease(config);
+  CHECK(message.lease->generation() >= 0);
+  std::shared_ptr<keystore::StorePool> statements = stores.pool(config);
+  CHECK(statements == stores.pool(config));
+  milter::KeystoreCacheStore cache(statements);
+  const std::time_t now = std::time(nullptr);
+  cache.save(entry("while-a-message-holds-its-store", now + 600));  // would wait 30 s, then throw
+  CHECK(cache.load("ocsp", "while-a-message-holds-its-store"));
+}
+
 TEST_CASE("the keystore revocation cache: expired entries purged at most once per period",
           "[revocation][pg]") {
   kt::TempStore ts;

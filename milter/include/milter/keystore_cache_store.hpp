@@ -3,8 +3,9 @@
 // answers, negative entries included. revocation/ does not depend on keystore/; this adapter joins them.
 //
 // Each call leases a store for one statement, so one Checker serves every thread; the milter gives it the
-// pool its messages use (StoreService::pool), sized for a message's lease plus this one. Failures
-// propagate as keystore::Error; the Checker takes them for a cache miss (load) or a dropped save.
+// statements' pool of the keystore's location (StoreService::pool), apart from the stores its messages
+// hold. Failures propagate as keystore::Error; the Checker takes them for a cache miss (load) or a
+// dropped save.
 //
 // Single flight across hosts: claim() is the store's claim_revocation_fetch, a row per fetch that
 // expires on the database's clock after `bound`, so a gateway that dies while fetching blocks the others

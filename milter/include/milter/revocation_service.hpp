@@ -3,8 +3,9 @@
 // reload changes the `revocation` section. Messages hold the checker they started with (shared_ptr),
 // so a reload never pulls it from under a message in flight.
 //
-// revocation.cache "keystore": the checker keeps its cache in the keystore's database, through the pool
-// the messages use (KeystoreCacheStore), and purges expired entries at most hourly, on a message.
+// revocation.cache "keystore": the checker keeps its cache in the keystore's database, through the
+// keystore location's statements' pool (KeystoreCacheStore over StoreService::pool), and purges expired
+// entries at most hourly, on a message.
 #pragma once
 
 #include <ctime>

@@ -5,9 +5,10 @@
 // A reload that names another location gets a new pool; the old one stays alive for the messages
 // still holding its stores (pools are few: one per location ever configured).
 //
-// The revocation cache in the keystore (revocation.cache "keystore") uses the same pool: a message that
-// holds its store leases a second one for each cache statement, so a pool holds two stores per worker
-// (opened on demand: a milter without that cache opens one per worker at most).
+// The revocation cache in the keystore (revocation.cache "keystore") leases a store per statement while
+// a message holds its own, from a second pool of the same location (pool()): were it the messages'
+// pool, messages waiting for a worker could hold every store while a worker waits for one. Both pools
+// open their stores on demand: a milter without that cache never opens the second.
 //
 // An open SQLite connection keeps reading a file that was deleted or replaced under it, and what it
 // writes then is lost. So each lease first looks at the file: gone is a store failure (the keystore
@@ -30,9 +31,9 @@ namespace milter {
 
 class StoreService {
  public:
-  // `workers`: the threads that process messages at once (each holds one store while it works, plus one
-  // for a revocation cache statement).
-  explicit StoreService(std::size_t workers) : size_(2 * workers) {}
+  // `workers`: the threads that process messages at once (each holds one store of the messages' pool
+  // while it works, and at times one of the statements' pool).
+  explicit StoreService(std::size_t workers) : size_(workers) {}
 
   struct Leased {
     keystore::StorePool::Lease lease;
@@ -41,14 +42,15 @@ class StoreService {
   // A store for one message. Throws keystore::Error(store) when it cannot be opened or its SQLite file
   // is gone.
   Leased lease(const conf::Config& config);
-  // The pool of the configured location, for what leases a store per statement (the revocation cache in
-  // the keystore). Opens nothing itself.
+  // The statements' pool of the configured location: for what leases a store per statement (the
+  // revocation cache in the keystore), never for a whole message. Opens nothing itself.
   std::shared_ptr<keystore::StorePool> pool(const conf::Config& config);
 
  private:
   struct Pool {
-    std::string location;  // SQLite path, or PostgreSQL URL and read URL
-    std::shared_ptr<keystore::StorePool> stores;
+    std::string location;                             // SQLite path, or PostgreSQL URL and read URL
+    std::shared_ptr<keystore::StorePool> stores;      // messages
+    std::shared_ptr<keystore::StorePool> statements;  // single statements (the revocation cache)
     std::string cache_key;
     bool file_known = false;  // SQLite: the file's identity below was seen
     dev_t device = 0;

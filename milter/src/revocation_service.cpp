@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "milter/local_revocation.hpp"
 #include "milter/metrics.hpp"
 #include "milter/settings.hpp"
 #include "smime/cert.hpp"
@@ -28,14 +29,14 @@ std::shared_ptr<revocation::Checker> RevocationService::checker_for(
   const bool in_keystore = config.revocation.cache == conf::RevocationCache::keystore;
   if (in_keystore && !keystore)
     throw std::logic_error("revocation.cache \"keystore\" needs the keystore's pool");
-  if (!in_keystore) keystore.reset();
   std::shared_ptr<KeystoreCacheStore> cache;
   std::shared_ptr<revocation::Checker> checker;
   {
     std::lock_guard lock(mutex_);
     if (!checker_ || !settings_ || !(*settings_ == config.revocation) || pool_ != keystore) {
       revocation::Options options = settings::revocation_options(config.revocation);
-      cache_ = keystore ? std::make_shared<KeystoreCacheStore>(keystore) : nullptr;
+      if (keystore) options.local_source = std::make_shared<KeystoreLocalSource>(keystore);
+      cache_ = in_keystore ? std::make_shared<KeystoreCacheStore>(keystore) : nullptr;
       options.cache_store = cache_;
       checker_ = std::make_shared<revocation::Checker>(std::move(options));
       settings_ = config.revocation;

@@ -19,6 +19,7 @@
 #include "pg_support.hpp"
 #include "recording_api.hpp"
 #include "revocation_support.hpp"
+#include "smime/cert.hpp"
 
 using revocation::Checker;
 using revocation::Method;
@@ -294,4 +295,25 @@ TEST_CASE("two milters' Filters on one database: the second message's checker an
   CHECK(b.had_checker);
   CHECK(b.answer.status == Status::good);
   CHECK(b.answer.from_cache);
+}
+
+TEST_CASE("a milter's Filter consults the keystore's revocations by hand, made by another host",
+          "[revocation][pg][milter]") {
+  kt::TempStore ts;
+  auto config = std::make_shared<conf::Config>(keystore_cache_config(ts));
+  config->spool.directory = ts.dir.path("spool");
+  std::filesystem::create_directories(config->spool.directory);
+  smime::X509Ptr cert = test::rev_cert("rev-good");
+  smime::X509Ptr issuer = test::inter();
+  const std::time_t now = std::time(nullptr);
+  Gateway gateway(config, cert.get(), issuer.get(), now);
+  CHECK(gateway.message() == milter::CallbackStatus::continue_);
+  CHECK(gateway.answer.status != Status::revoked);  // no responder: undetermined
+  // An administrator's host revokes it in the shared database: the next message sees it.
+  REQUIRE(ts.reopen()->revoke(
+      keystore::RevokedRecord{smime::fingerprint_sha256(cert.get()), "keyCompromise", 1, now, "by hand"}));
+  CHECK(gateway.message() == milter::CallbackStatus::continue_);
+  INFO(gateway.answer.reason);
+  CHECK(gateway.answer.status == Status::revoked);
+  CHECK(gateway.answer.source == Method::local);
 }

@@ -5,10 +5,10 @@
 // A reload that names another location gets a new pool; the old one stays alive for the messages
 // still holding its stores (pools are few: one per location ever configured).
 //
-// The revocation cache in the keystore (revocation.cache "keystore") leases a store per statement while
-// a message holds its own, from a second pool of the same location (pool()): were it the messages'
-// pool, messages waiting for a worker could hold every store while a worker waits for one. Both pools
-// open their stores on demand: a milter without that cache never opens the second.
+// The revocation checker (the keystore's local revocation data; the revocation cache with
+// revocation.cache "keystore") leases a store per statement while a message holds its own, from a second
+// pool of the same location (pool()): were it the messages' pool, messages waiting for a worker could
+// hold every store while a worker waits for one. Both pools open their stores on demand.
 //
 // An open SQLite connection keeps reading a file that was deleted or replaced under it, and what it
 // writes then is lost. So each lease first looks at the file: gone is a store failure (the keystore
@@ -43,14 +43,14 @@ class StoreService {
   // is gone.
   Leased lease(const conf::Config& config);
   // The statements' pool of the configured location: for what leases a store per statement (the
-  // revocation cache in the keystore), never for a whole message. Opens nothing itself.
+  // revocation checker's local data and cache), never for a whole message. Opens nothing itself.
   std::shared_ptr<keystore::StorePool> pool(const conf::Config& config);
 
  private:
   struct Pool {
     std::string location;                             // SQLite path, or PostgreSQL URL and read URL
     std::shared_ptr<keystore::StorePool> stores;      // messages
-    std::shared_ptr<keystore::StorePool> statements;  // single statements (the revocation cache)
+    std::shared_ptr<keystore::StorePool> statements;  // single statements (the revocation checker)
     std::string cache_key;
     bool file_known = false;  // SQLite: the file's identity below was seen
     dev_t device = 0;

@@ -2,6 +2,7 @@
 // is stored, or (on any refusal or error) nothing.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -42,15 +43,6 @@ void test_delay() {
   if (ms == nullptr) return;
   std::cerr << "smime-keystore: test: pausing inside the import transaction" << std::endl;
   std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
-}
-
-// The store's key passphrase: --key-pass SOURCE, else the file named by SMIME_KEYSTORE_KEY_PASS_FILE,
-// else none (keys stored in clear in the 0600 file).
-std::string key_passphrase(const Args& a) {
-  if (auto src = a.one("key-pass")) return read_secret(*src, "key passphrase of the store");
-  if (const char* f = std::getenv("SMIME_KEYSTORE_KEY_PASS_FILE"))
-    return read_secret(std::string("file:") + f, "");
-  return {};
 }
 
 void refuse(const keystore::CertFacts& f, const keystore::Check& check, keystore::Purpose purpose) {
@@ -136,7 +128,15 @@ int cmd_import(Context& c) {
     bundles.push_back(keystore::read_bundle(bytes, pass));
   }
   std::vector<std::string> report;
-  Importer imp{c, report, c.open(), c.args.flag("force"), c.args.one("purpose"), key_passphrase(c.args)};
+  // The key passphrase only when a key is stored (the milter's passphrase file may be unreadable here).
+  const bool any_key =
+      std::any_of(bundles.begin(), bundles.end(), [](const auto& b) { return b.key != nullptr; });
+  Importer imp{c,
+               report,
+               c.open(),
+               c.args.flag("force"),
+               c.args.one("purpose"),
+               any_key ? c.key_passphrase() : std::string()};
   c.open().in_transaction([&] {
     for (auto& b : bundles) {
       if (b.key)

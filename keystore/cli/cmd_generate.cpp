@@ -62,9 +62,7 @@ int cmd_generate(Context& c) {
   }
   write_public_output(a.one("out"), smime::to_pem(g.cert.get()));
   if (import) {
-    std::string kek;
-    if (auto src = a.one("key-pass")) kek = read_secret(*src, "key passphrase of the store");
-    keystore::put_identity(c.open(), g.cert.get(), g.key.get(), {}, kek, now());
+    keystore::put_identity(c.open(), g.cert.get(), g.key.get(), {}, c.key_passphrase(), now());
     std::cerr << "smime-keystore: stored identity " << smime::fingerprint_sha256(g.cert.get()) << "\n";
   }
   return kOk;

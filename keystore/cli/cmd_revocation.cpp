@@ -14,6 +14,7 @@
 #include "format.hpp"
 #include "keystore/error.hpp"
 #include "keystore/lookup.hpp"
+#include "milter/keystore_cache_store.hpp"
 #include "milter/local_revocation.hpp"
 #include "milter/settings.hpp"
 #include "revocation/decision.hpp"
@@ -118,9 +119,12 @@ int cmd_revocation(Context& c) {
   c.args.positional_count(1, 1);
   conf::Config config = load_config(c);
   revocation::Options options = milter::settings::revocation_options(config.revocation);
-  // The keystore's own CRLs and revocations by hand, consulted first as the milter does.
-  options.local_source =
-      std::make_shared<milter::KeystoreLocalSource>(std::make_shared<keystore::StorePool>(c.where, 1));
+  // The keystore's own CRLs and revocations by hand, consulted first as the milter does; the revocation
+  // cache in the keystore's database when the milter keeps it there.
+  auto pool = std::make_shared<keystore::StorePool>(c.where, 1);
+  options.local_source = std::make_shared<milter::KeystoreLocalSource>(pool);
+  if (config.revocation.cache == conf::RevocationCache::keystore)
+    options.cache_store = std::make_shared<milter::KeystoreCacheStore>(pool);
   const revocation::Policy policy = milter::settings::revocation_policy(config.revocation);
   revocation::Checker checker(options);
   const bool cached_only = c.args.flag("cached");

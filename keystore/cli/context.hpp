@@ -3,10 +3,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "args.hpp"
+#include "conf/config.hpp"
 #include "keystore/open_store.hpp"
 #include "keystore/store.hpp"
 
@@ -27,12 +29,19 @@ struct Context {
   Args args;
   keystore::StoreLocation where;  // --store PATH or --url URL (else the environment, else the default)
   std::unique_ptr<keystore::Store> store;
+  // -c/--config FILE: the milter's keystore section (the store's location when --store/--url are not
+  // given, and the key passphrase of the stored private keys).
+  std::optional<conf::Keystore> configured;
 
   keystore::Store& open();
   bool json() const { return args.flag("json"); }
   // Certificates matching a selector: a fingerprint (or a prefix of at least 4 hex digits, colons optional).
   // UsageError if ambiguous, keystore::Error(not_found) if none.
   keystore::CertRecord select(const std::string& selector);
+  // The passphrase that encrypts private keys put into the store: --key-pass SRC, else the file named by
+  // $SMIME_KEYSTORE_KEY_PASS_FILE, else the milter's (keystore.key_passphrase_file or _credential of
+  // -c FILE), else none ("": stored unencrypted).
+  std::string key_passphrase() const;
 };
 
 keystore::Time now();

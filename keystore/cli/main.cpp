@@ -6,6 +6,7 @@
 // to do.
 #include <openssl/err.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -14,9 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "conf/config.hpp"
 #include "conf/error.hpp"
 #include "context.hpp"
 #include "keystore/error.hpp"
+#include "milter/settings.hpp"
 #include "smime/error.hpp"
 
 namespace {
@@ -24,7 +27,7 @@ namespace {
 using cli::OptSpec;
 
 const char kUsage[] =
-    "usage: smime-keystore [--store PATH | --url URL] COMMAND [options] [arguments]\n"
+    "usage: smime-keystore [--store PATH | --url URL | -c FILE] COMMAND [options] [arguments]\n"
     "  list      [--address A] [--domain D] [--origin imported|harvested] [--identities] [--json]\n"
     "  show      FINGERPRINT [--json]\n"
     "  import    FILE... [--pass SRC] [--key FILE] [--key-pass SRC] [--purpose encrypt|sign|both|any] "
@@ -46,8 +49,9 @@ const char kUsage[] =
     "            (--key-out FILE [--key-out-pass SRC] | --import [--key-pass SRC])\n"
     "  copy      --from PATH|URL --to PATH|URL\n"
     "SRC is env:VARIABLE, file:PATH or prompt. The store is --store PATH (SQLite) or --url URL\n"
-    "(PostgreSQL: postgresql://... or a libpq keyword string), else $SMIME_KEYSTORE_URL, else\n"
-    "$SMIME_KEYSTORE, else /var/lib/smime-milter/keystore.db. See smime-keystore(1).\n";
+    "(PostgreSQL: postgresql://... or a libpq keyword string), else the milter's keystore section of\n"
+    "-c/--config FILE, else $SMIME_KEYSTORE_URL, else $SMIME_KEYSTORE, else\n"
+    "/var/lib/smime-milter/keystore.db. See smime-keystore(1).\n";
 
 struct Command {
   std::function<int(cli::Context&)> run;
@@ -91,17 +95,20 @@ int fail(int code, const std::string& message, const std::string& hint) {
 // Set once the store's location is known: the hint for a store failure depends on the backend.
 bool g_postgresql = false;
 
-// The store named by the global options (or the same options after the command), else by the
-// environment, else the default file.
+// The store named by the global options (or the same options after the command), else by the milter's
+// configuration file, else by the environment, else the default file.
 keystore::StoreLocation store_location(const std::optional<std::string>& path,
-                                       const std::optional<std::string>& url) {
+                                       const std::optional<std::string>& url,
+                                       const std::optional<conf::Keystore>& configured) {
   if (path && url) throw cli::UsageError("give --store PATH or --url URL, not both");
   keystore::StoreLocation where;
-  where.pg.application_name = "smime-keystore";
   if (url) {
     where.url = *url;
   } else if (path) {
     where.path = *path;
+  } else if (configured) {
+    where = milter::settings::store_location(*configured);
+    where.sqlite = keystore::SqliteOptions{};  // as --store: the administrator may create the store
   } else if (const char* env = std::getenv("SMIME_KEYSTORE_URL"); env != nullptr && *env != '\0') {
     where.url = env;
   } else if (const char* file = std::getenv("SMIME_KEYSTORE"); file != nullptr && *file != '\0') {
@@ -109,15 +116,16 @@ keystore::StoreLocation store_location(const std::optional<std::string>& path,
   } else {
     where.path = "/var/lib/smime-milter/keystore.db";
   }
+  where.pg.application_name = "smime-keystore";
   return where;
 }
 
 int run(int argc, char** argv) {
   std::vector<std::string> words(argv + 1, argv + argc);
-  std::optional<std::string> path, url;
+  std::optional<std::string> path, url, config;
   // Global options come before the command.
   std::size_t i = 0;
-  for (; i < words.size() && words[i].rfind("--", 0) == 0; ++i) {
+  for (; i < words.size() && words[i].rfind("-", 0) == 0; ++i) {
     const std::string& w = words[i];
     if (w == "--help") {
       std::cout << kUsage;
@@ -125,10 +133,14 @@ int run(int argc, char** argv) {
     }
     if ((w == "--store" || w == "--url") && i + 1 < words.size())
       (w == "--store" ? path : url) = words[++i];
+    else if ((w == "-c" || w == "--config") && i + 1 < words.size())
+      config = words[++i];
     else if (w.rfind("--store=", 0) == 0)
       path = w.substr(8);
     else if (w.rfind("--url=", 0) == 0)
       url = w.substr(6);
+    else if (w.rfind("--config=", 0) == 0)
+      config = w.substr(9);
     else
       throw cli::UsageError("unknown option " + w + " before the command");
   }
@@ -144,10 +156,19 @@ int run(int argc, char** argv) {
   std::vector<OptSpec> specs = it->second.options;
   specs.push_back({"store", true});  // also accepted after the command
   specs.push_back({"url", true});
+  if (std::none_of(specs.begin(), specs.end(), [](const OptSpec& o) { return o.name == "config"; }))
+    specs.push_back({"config", true});
   cli::Args args = cli::parse(name, rest, specs);
   if (auto s = args.one("store")) path = *s;
   if (auto u = args.one("url")) url = *u;
-  cli::Context ctx{std::move(args), store_location(path, url), nullptr};
+  if (auto f = args.one("config")) {
+    if (config && *config != *f) throw cli::UsageError("give --config once");
+    config = *f;
+  }
+  if (config && !args.one("config")) args.options.emplace("config", *config);  // revocation reads it there
+  std::optional<conf::Keystore> configured;
+  if (config) configured = conf::load(*config).keystore;
+  cli::Context ctx{std::move(args), store_location(path, url, configured), nullptr, configured};
   g_postgresql = ctx.where.is_postgresql();
   return it->second.run(ctx);
 }
@@ -166,7 +187,8 @@ int main(int argc, char** argv) {
       case keystore::ErrorKind::refused:
         return fail(cli::kRefused, e.what(), "");
       case keystore::ErrorKind::locked_key:
-        return fail(cli::kBadInput, e.what(), "give --key-pass or set SMIME_KEYSTORE_KEY_PASS_FILE");
+        return fail(cli::kBadInput, e.what(),
+                    "give --key-pass, set SMIME_KEYSTORE_KEY_PASS_FILE or -c the milter's configuration");
       case keystore::ErrorKind::store:
         return fail(cli::kStore, e.what(),
                     g_postgresql

@@ -309,7 +309,9 @@ CallbackStatus Filter::eom(ConnectionContext& ctx, MessageContext& msg, MilterAp
   }
   std::shared_ptr<revocation::Checker> checker;
   try {
-    checker = revocation_.checker_for(config);
+    // The keystore's local revocation data (and the revocation cache when it is in the keystore): statements
+    // on the keystore's location, apart from the message's store.
+    checker = revocation_.checker_for(config, stores_.pool(config));
   } catch (const std::exception& e) {  // the cache directory cannot be created, say
     const FailureClass c = FailureClass::internal;
     logging::error(qid, decision(c, action_for(config.failure_actions, c), "revocation-unavailable")

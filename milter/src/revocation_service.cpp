@@ -1,19 +1,52 @@
 #include "milter/revocation_service.hpp"
 
+#include <stdexcept>
+
+#include "milter/local_revocation.hpp"
 #include "milter/metrics.hpp"
 #include "milter/settings.hpp"
 #include "smime/cert.hpp"
 
 namespace milter {
 
-std::shared_ptr<revocation::Checker> RevocationService::checker_for(const conf::Config& config) {
-  if (!config.revocation.enabled) return nullptr;
-  std::lock_guard lock(mutex_);
-  if (!checker_ || !settings_ || !(*settings_ == config.revocation)) {
-    checker_ = std::make_shared<revocation::Checker>(settings::revocation_options(config.revocation));
-    settings_ = config.revocation;
+namespace {
+
+void purge_expired(KeystoreCacheStore& cache) {
+  try {
+    const std::int64_t n = cache.purge_if_due(std::time(nullptr));
+    if (n > 0) logging::info("smime-milter", logging::Line("revocation-cache").add("purged", n).str());
+  } catch (const std::exception& e) {
+    logging::warning("smime-milter",
+                     logging::Line("revocation-cache").add("purge", "failed").add("error", e.what()).str());
   }
-  return checker_;
+}
+
+}  // namespace
+
+std::shared_ptr<revocation::Checker> RevocationService::checker_for(
+    const conf::Config& config, std::shared_ptr<keystore::StorePool> keystore) {
+  if (!config.revocation.enabled) return nullptr;
+  const bool in_keystore = config.revocation.cache == conf::RevocationCache::keystore;
+  if (in_keystore && !keystore)
+    throw std::logic_error("revocation.cache \"keystore\" needs the keystore's pool");
+  std::shared_ptr<KeystoreCacheStore> cache;
+  std::shared_ptr<revocation::Checker> checker;
+  {
+    std::lock_guard lock(mutex_);
+    if (!checker_ || !settings_ || !(*settings_ == config.revocation) || pool_ != keystore) {
+      revocation::Options options = settings::revocation_options(config.revocation);
+      if (keystore) options.local_source = std::make_shared<KeystoreLocalSource>(keystore);
+      cache_ = in_keystore ? std::make_shared<KeystoreCacheStore>(keystore) : nullptr;
+      options.cache_store = cache_;
+      checker_ = std::make_shared<revocation::Checker>(std::move(options));
+      settings_ = config.revocation;
+      pool_ = std::move(keystore);
+    }
+    cache = cache_;
+    checker = checker_;
+  }
+  if (cache) purge_expired(*cache);
+  return checker;
 }
 
 logging::Line revocation_line(revocation::Operation operation, std::string_view subject, X509* cert,

@@ -24,6 +24,12 @@ StoreService::Leased StoreService::lease(const conf::Config& config) {
   return Leased{stores->lease(), std::move(cache_key)};  // may wait for a store: outside the lock
 }
 
+std::shared_ptr<keystore::StorePool> StoreService::pool(const conf::Config& config) {
+  const keystore::StoreLocation where = settings::store_location(config.keystore);
+  std::lock_guard lock(mutex_);
+  return pool_locked(where).statements;
+}
+
 StoreService::Pool& StoreService::pool_locked(const keystore::StoreLocation& where) {
   const std::string location = where.is_postgresql() ? where.url + "\n" + where.read_url : where.path;
   for (Pool& p : pools_)
@@ -51,7 +57,9 @@ void StoreService::check_file_locked(Pool& pool, const keystore::StoreLocation& 
 
 void StoreService::replace_locked(Pool& pool, const keystore::StoreLocation& where) {
   if (pool.stores) retired_.push_back(std::move(pool.stores));
+  if (pool.statements) retired_.push_back(std::move(pool.statements));
   pool.stores = std::make_shared<keystore::StorePool>(where, size_);
+  pool.statements = std::make_shared<keystore::StorePool>(where, size_);
   pool.cache_key = pool.location + "#" + std::to_string(++serial_);
 }
 

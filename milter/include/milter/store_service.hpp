@@ -5,6 +5,11 @@
 // A reload that names another location gets a new pool; the old one stays alive for the messages
 // still holding its stores (pools are few: one per location ever configured).
 //
+// The revocation checker (the keystore's local revocation data; the revocation cache with
+// revocation.cache "keystore") leases a store per statement while a message holds its own, from a second
+// pool of the same location (pool()): were it the messages' pool, messages waiting for a worker could
+// hold every store while a worker waits for one. Both pools open their stores on demand.
+//
 // An open SQLite connection keeps reading a file that was deleted or replaced under it, and what it
 // writes then is lost. So each lease first looks at the file: gone is a store failure (the keystore
 // failure action applies) until it is back; another file at the path (restored from a copy, say) gets a
@@ -26,8 +31,9 @@ namespace milter {
 
 class StoreService {
  public:
-  // `size`: stores per pool (one per worker thread: each message holds one while it is processed).
-  explicit StoreService(std::size_t size) : size_(size) {}
+  // `workers`: the threads that process messages at once (each holds one store of the messages' pool
+  // while it works, and at times one of the statements' pool).
+  explicit StoreService(std::size_t workers) : size_(workers) {}
 
   struct Leased {
     keystore::StorePool::Lease lease;
@@ -36,11 +42,15 @@ class StoreService {
   // A store for one message. Throws keystore::Error(store) when it cannot be opened or its SQLite file
   // is gone.
   Leased lease(const conf::Config& config);
+  // The statements' pool of the configured location: for what leases a store per statement (the
+  // revocation checker's local data and cache), never for a whole message. Opens nothing itself.
+  std::shared_ptr<keystore::StorePool> pool(const conf::Config& config);
 
  private:
   struct Pool {
-    std::string location;  // SQLite path, or PostgreSQL URL and read URL
-    std::shared_ptr<keystore::StorePool> stores;
+    std::string location;                             // SQLite path, or PostgreSQL URL and read URL
+    std::shared_ptr<keystore::StorePool> stores;      // messages
+    std::shared_ptr<keystore::StorePool> statements;  // single statements (the revocation checker)
     std::string cache_key;
     bool file_known = false;  // SQLite: the file's identity below was seen
     dev_t device = 0;

@@ -192,7 +192,9 @@ expect 3 "$BIN" revoke "$T/missing.pem" --reason unspecified
 expect 0 "$BIN" revoked;                        contains "$T/out" "$BOB  superseded"; contains "$T/out" "(not in the store)"
 expect 0 "$BIN" revoked --json;                 contains "$T/out" '"reason": "unspecified"'; contains "$T/out" '"comment": ""'
 [ "$(q "SELECT COUNT(*) FROM revoked_certificates")" = 2 ] || fail "revoked_certificates: want 2 rows"
-echo "{\"revocation\": {\"cache_directory\": \"$T/revcache\", \"connect_timeout\": \"1s\", \"timeout\": \"2s\"}}" \
+# the milter's configuration names the store too (--config: the store's location, as -c)
+if [ -n "$PG" ]; then where="\"url\": \"$URL\""; else where="\"path\": \"$SMIME_KEYSTORE\""; fi
+echo "{\"keystore\": {$where}, \"revocation\": {\"cache_directory\": \"$T/revcache\", \"connect_timeout\": \"1s\", \"timeout\": \"2s\"}}" \
   > "$T/milter.json"
 expect 6 "$BIN" revocation --config "$T/milter.json" "$PKI/bob.pem"
 contains "$T/out" "source  local"; contains "$T/out" "revoked locally (superseded)"; contains "$T/out" "refused: revoked"
@@ -296,6 +298,31 @@ SQL
   [ "$(psql -X -qtA "$URL user=$M" -c "SELECT COUNT(*) FROM private_keys")" -ge 3 ] || fail "the milter role cannot read keys"
   expect 0 "$BIN" --url "$URL user=$M" lookup --sign gateway@example.com
 fi
+
+# --- -c/--config: the store and the key passphrase from the milter's configuration (no environment)
+echo milter-kek > "$T/milter.kek"
+chmod 600 "$T/milter.kek"
+printf '{ "keystore": { %s, "key_passphrase_file": "%s" } }\n' "$where" "$T/milter.kek" > "$T/gw.json"
+printf '{ "keystore": { %s, "key_passphrase_file": "%s" } }\n' "$where" "$T/missing.kek" > "$T/nokek.json"
+noenv=(env -u SMIME_KEYSTORE -u SMIME_KEYSTORE_URL -u SMIME_KEYSTORE_KEY_PASS_FILE)
+expect 0 "${noenv[@]}" "$BIN" -c "$T/gw.json" lookup carol@example.org; contains "$T/out" "$(fp "$PKI/carol.pem")"
+expect 0 "${noenv[@]}" "$BIN" lookup carol@example.org --config "$T/gw.json"
+expect 0 "${noenv[@]}" "$BIN" --config="$T/gw.json" list; contains "$T/out" "carol@example.org"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/cfg.key" -subj "/CN=Config" -days 30 \
+  -addext "subjectAltName=email:config@example.org" -addext "keyUsage=critical,digitalSignature,keyEncipherment" \
+  -addext "extendedKeyUsage=emailProtection" -addext "basicConstraints=critical,CA:FALSE" -out "$T/cfg.pem" 2>/dev/null
+encrypted_keys() { q "SELECT COUNT(*) FROM private_keys WHERE encrypted AND key_pem LIKE '%ENCRYPTED PRIVATE KEY%'"; }
+before=$(encrypted_keys)
+# the milter's passphrase file is read only when a key is stored
+expect 0 "${noenv[@]}" "$BIN" -c "$T/nokek.json" import --purpose sign "$PKI/dave.pem"
+expect 3 "${noenv[@]}" "$BIN" -c "$T/nokek.json" import --key "$T/cfg.key" "$T/cfg.pem"; one_line_stderr
+contains "$T/err" "missing.kek"
+expect 0 "${noenv[@]}" "$BIN" -c "$T/gw.json" import --key "$T/cfg.key" "$T/cfg.pem"
+[ "$(encrypted_keys)" = $((before + 1)) ] || fail "-c: the identity's key is not stored encrypted with the milter's passphrase"
+[ -z "$(grep -F 'unencrypted' "$T/err")" ] || fail "-c: a note says the key was stored unencrypted"
+printf '{ "keystore": { "path": 5 } }\n' > "$T/bad.json"
+expect 3 "${noenv[@]}" "$BIN" -c "$T/bad.json" list; one_line_stderr; contains "$T/err" "keystore.path"
+expect 2 "$BIN" -c "$T/gw.json" list --config "$T/bad.json"; one_line_stderr
 
 if [ "$failures" -ne 0 ]; then echo "$failures check(s) failed" >&2; exit 1; fi
 echo "all CLI checks passed"

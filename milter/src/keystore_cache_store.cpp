@@ -1,6 +1,10 @@
-#include "keystore_cache_store.hpp"
+#include "milter/keystore_cache_store.hpp"
 
-namespace test {
+namespace milter {
+
+KeystoreCacheStore::KeystoreCacheStore(std::shared_ptr<keystore::StorePool> pool,
+                                       std::chrono::seconds purge_every)
+    : pool_(std::move(pool)), purge_every_(purge_every) {}
 
 std::optional<revocation::StoredEntry> KeystoreCacheStore::load(const std::string& kind,
                                                                 const std::string& key) {
@@ -28,4 +32,12 @@ void KeystoreCacheStore::release(const std::string& flight, const std::string& t
   pool_->lease()->release_revocation_fetch(flight, token);
 }
 
-}  // namespace test
+std::int64_t KeystoreCacheStore::purge_if_due(std::time_t now) {
+  std::time_t due = next_purge_.load();
+  // Whoever moves the next purge time on purges; a failure leaves it moved (retried next period), so a
+  // database that is down costs one failed statement per period, not one per message.
+  if (now < due || !next_purge_.compare_exchange_strong(due, now + purge_every_.count())) return -1;
+  return pool_->lease()->purge_revocation_entries(static_cast<keystore::Time>(now));
+}
+
+}  // namespace milter

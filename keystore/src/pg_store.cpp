@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "decoded_certs.hpp"
 #include "keystore/error.hpp"
 #include "pg_conn.hpp"
 #include "pg_schema.hpp"
@@ -29,8 +30,9 @@ CertRecord read_record(const Result& r, int row) {
   CertRecord rec;
   rec.id = r.integer(row, 0);
   rec.origin = origin_from_string(r.text(row, 1)).value_or(Origin::imported);
-  rec.cert = smime::load_certificate(r.bytea(row, 2));
-  rec.facts = facts_of(rec.cert.get());
+  DecodedCert d = decode_stored_certificate(r.bytea(row, 2));
+  rec.cert = std::move(d.cert);
+  rec.facts = std::move(d.facts);
   rec.first_seen = r.integer(row, 3);
   rec.last_used = r.opt_integer(row, 4);
   rec.harvested_message_id = r.text(row, 5);
@@ -338,7 +340,7 @@ class PgStore final : public Store {
     Result r = read("SELECT id, der, fingerprint, subject, not_after, added FROM trust_anchors ORDER BY id");
     std::vector<AnchorRecord> out;
     for (int i = 0; i < r.rows(); ++i)
-      out.push_back(AnchorRecord{r.integer(i, 0), smime::load_certificate(r.bytea(i, 1)), r.text(i, 2),
+      out.push_back(AnchorRecord{r.integer(i, 0), decode_stored_certificate(r.bytea(i, 1)).cert, r.text(i, 2),
                                  r.text(i, 3), r.integer(i, 4), r.integer(i, 5)});
     return out;
   }

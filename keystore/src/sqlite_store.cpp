@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "decoded_certs.hpp"
 #include "keystore/error.hpp"
 #include "random_token.hpp"
 #include "smime/cert.hpp"
@@ -32,8 +33,9 @@ CertRecord read_record(const Statement& s) {
   CertRecord r;
   r.id = s.integer(0);
   r.origin = origin_from_string(s.text(1)).value_or(Origin::imported);
-  r.cert = smime::load_certificate(s.blob(2));
-  r.facts = facts_of(r.cert.get());
+  DecodedCert d = decode_stored_certificate(s.blob(2));
+  r.cert = std::move(d.cert);
+  r.facts = std::move(d.facts);
   r.first_seen = s.integer(3);
   if (!s.is_null(4)) r.last_used = s.integer(4);
   r.harvested_message_id = s.text(5);
@@ -315,8 +317,8 @@ class SqliteStore final : public Store {
         db_.prepare("SELECT id, der, fingerprint, subject, not_after, added FROM trust_anchors ORDER BY id");
     std::vector<AnchorRecord> out;
     while (s.step())
-      out.push_back(AnchorRecord{s.integer(0), smime::load_certificate(s.blob(1)), s.text(2), s.text(3),
-                                 s.integer(4), s.integer(5)});
+      out.push_back(AnchorRecord{s.integer(0), decode_stored_certificate(s.blob(1)).cert, s.text(2),
+                                 s.text(3), s.integer(4), s.integer(5)});
     return out;
   }
 

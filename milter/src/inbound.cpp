@@ -217,8 +217,8 @@ class InboundRun {
 
  private:
   void unwrap();
-  bool decrypt_one(Content& current);
-  bool verify_one(Content& current);
+  bool decrypt_one(Content& current, const smime::mime::Entity* parsed);
+  bool verify_one(Content& current, const smime::mime::Entity* parsed);
   void note_layer(const SignatureLayer& layer);
   void find_part_only(const Content& root);
   void remove_signatures();
@@ -278,14 +278,14 @@ void InboundRun::unwrap() {
         job_.note(Line().add("decrypt", "disabled"));
         break;
       }
-      if (!decrypt_one(current)) break;
+      if (!decrypt_one(current, k.entity ? &*k.entity : nullptr)) break;
       continue;
     }
     if (!config.inbound.verify) {
       job_.note(Line().add("verify", "disabled"));
       break;
     }
-    if (!verify_one(current)) break;
+    if (!verify_one(current, k.entity ? &*k.entity : nullptr)) break;
   }
   name_layers(found_.signatures);
   for (const SignatureLayer& layer : found_.signatures) note_layer(layer);
@@ -293,9 +293,9 @@ void InboundRun::unwrap() {
 }
 
 // Decrypts the layer `current` and moves on to what it held. False when it could not be decrypted.
-bool InboundRun::decrypt_one(Content& current) {
+bool InboundRun::decrypt_one(Content& current, const smime::mime::Entity* parsed) {
   DecryptionLayer d;
-  std::optional<Content> plain = inbound::decrypt_layer(job_, current, d);
+  std::optional<Content> plain = inbound::decrypt_layer(job_, current, parsed, d);
   found_.decryptions.push_back(d);
   found_.signed_inside.push_back(false);
   if (!plain) return false;
@@ -306,7 +306,7 @@ bool InboundRun::decrypt_one(Content& current) {
 }
 
 // Verifies the signature layer `current` and moves on to its signed content. False when there is none.
-bool InboundRun::verify_one(Content& current) {
+bool InboundRun::verify_one(Content& current, const smime::mime::Entity* parsed) {
   if (!known_loaded_) {
     known_loaded_ = true;
     if (from_.ok())
@@ -315,7 +315,7 @@ bool InboundRun::verify_one(Content& current) {
   }
   SignatureLayer layer;
   const inbound::VerifyContext ctx{job_.trust_anchors(), known_, from_};
-  std::optional<Content> inner = inbound::verify_layer(job_, ctx, current, layer);
+  std::optional<Content> inner = inbound::verify_layer(job_, ctx, current, parsed, layer);
   // A valid signature inside every decryption so far authenticates its content.
   if (layer.status == smime::VerifyStatus::valid)
     std::fill(found_.signed_inside.begin(), found_.signed_inside.end(), true);

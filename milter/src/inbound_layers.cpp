@@ -225,7 +225,7 @@ KindOf kind_of(const Content& c, const smime::mime::Limits& limits) {
   } catch (const smime::Error& err) {
     if (err.kind() != smime::ErrorKind::bad_input) throw;
     if (ct.is("application", "octet-stream")) return {};  // an attachment we cannot read is not S/MIME
-    return {Kind::malformed, words_only(err.what())};
+    return {Kind::malformed, words_only(err.what()), std::nullopt};
   }
   const smime::Classification cl = smime::classify(c.body, e);
   switch (cl.type) {
@@ -234,12 +234,12 @@ KindOf kind_of(const Content& c, const smime::mime::Limits& limits) {
       return {};
     case smime::SmimeType::multipart_signed:
     case smime::SmimeType::signed_data:
-      return {Kind::signed_entity, {}};
+      return {Kind::signed_entity, {}, std::move(e)};
     case smime::SmimeType::enveloped_data:
     case smime::SmimeType::auth_enveloped_data:
-      return {Kind::encrypted, {}};
+      return {Kind::encrypted, {}, std::move(e)};
     case smime::SmimeType::compressed_data:
-      return {Kind::malformed, "CMS CompressedData is not supported"};
+      return {Kind::malformed, "CMS CompressedData is not supported", std::nullopt};
     case smime::SmimeType::malformed:
       break;
   }
@@ -248,16 +248,30 @@ KindOf kind_of(const Content& c, const smime::mime::Limits& limits) {
   // is a permerror of the signature).
   std::string type = ct.param("smime-type");
   std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  if (type == "enveloped-data" || type == "authenveloped-data") return {Kind::encrypted, {}};
-  if (type == "signed-data") return {Kind::signed_entity, {}};
-  return {Kind::malformed, words_only(cl.reason)};
+  if (type == "enveloped-data" || type == "authenveloped-data") return {Kind::encrypted, {}, std::move(e)};
+  if (type == "signed-data") return {Kind::signed_entity, {}, std::move(e)};
+  return {Kind::malformed, words_only(cl.reason), std::nullopt};
 }
 
 std::optional<std::string> signed_part(const smime::Source& src, const smime::mime::Entity& root) {
   return signed_part_below(src, root, "");
 }
 
-std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionLayer& found) {
+namespace {
+
+// `c` parsed as kind_of parsed it (the same limits), unless it was already.
+const smime::mime::Entity& entity_of_layer(const Job& job, const Content& c,
+                                           const smime::mime::Entity* parsed,
+                                           std::optional<smime::mime::Entity>& storage) {
+  if (parsed != nullptr) return *parsed;
+  storage = smime::mime::parse_body(c.body, c.body.all(), c.headers, settings::mime_limits(job.config));
+  return *storage;
+}
+
+}  // namespace
+
+std::optional<Content> decrypt_layer(Job& job, const Content& c, const smime::mime::Entity* parsed,
+                                     DecryptionLayer& found) {
   // Every gateway decryption key (old and new identities, expired ones too); keys that cannot be loaded
   // (locked) are logged and left out.
   const std::shared_ptr<const KeyCache::DecryptionKeys> cached = job.decryption_keys();
@@ -277,8 +291,8 @@ std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionLayer
   };
   if (keys.empty()) return failed("no-key", "the gateway has no decryption key");
   try {
-    const smime::mime::Entity e =
-        smime::mime::parse_body(c.body, c.body.all(), c.headers, settings::mime_limits(job.config));
+    std::optional<smime::mime::Entity> storage;
+    const smime::mime::Entity& e = entity_of_layer(job, c, parsed, storage);
     Output raw(job.config, c.body.size());
     const smime::DecryptResult r = smime::decrypt(c.body, e, keys, raw.sink());
     const smime::Source plain = raw.finish();
@@ -317,7 +331,7 @@ std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionLayer
 }
 
 std::optional<Content> verify_layer(Job& job, const VerifyContext& ctx, const Content& c,
-                                    SignatureLayer& layer) {
+                                    const smime::mime::Entity* parsed, SignatureLayer& layer) {
   smime::VerifyOptions opts;
   opts.trust_store = job.trust_store();
   for (const auto& k : ctx.known) opts.intermediates.push_back(smime::share(k.get()));
@@ -327,7 +341,8 @@ std::optional<Content> verify_layer(Job& job, const VerifyContext& ctx, const Co
   smime::VerifyResult r;
   std::optional<Content> content;
   try {
-    const smime::mime::Entity e = smime::mime::parse_body(c.body, c.body.all(), c.headers, opts.limits);
+    std::optional<smime::mime::Entity> storage;
+    const smime::mime::Entity& e = entity_of_layer(job, c, parsed, storage);
     Output raw(job.config, c.body.size());
     r = smime::verify(c.body, e, opts, &raw.sink());
     const smime::Source signed_bytes = raw.finish();

@@ -30,6 +30,8 @@ enum class Kind { plain, signed_entity, encrypted, malformed };
 struct KindOf {
   Kind kind = Kind::plain;
   std::string reason;  // malformed: why, in words (for the comment)
+  // Signed or encrypted: the entity as parsed to classify it, for the layer's step (parsed once).
+  std::optional<smime::mime::Entity> entity;
 };
 
 // What an entity is (RFC 8551 section 3.2.2: the CMS content type decides, whatever the label says).
@@ -49,7 +51,9 @@ struct DecryptionLayer {
 };
 
 // Decrypts `c` with every gateway key into `found`; the enclosed entity, or nullopt when it cannot.
-std::optional<Content> decrypt_layer(Job& job, const Content& c, DecryptionLayer& found);
+// `parsed` is `c` parsed with the configured limits (kind_of's), or null to parse it here.
+std::optional<Content> decrypt_layer(Job& job, const Content& c, const smime::mime::Entity* parsed,
+                                     DecryptionLayer& found);
 
 // One signer of a signature layer.
 struct SignerFinding {
@@ -86,7 +90,8 @@ struct VerifyContext {
 };
 
 // Verifies a signed entity into `layer`; returns the signed content when the structure let it be found.
+// `parsed` is `c` parsed with the configured limits (kind_of's), or null to parse it here.
 std::optional<Content> verify_layer(Job& job, const VerifyContext& ctx, const Content& c,
-                                    SignatureLayer& layer);
+                                    const smime::mime::Entity* parsed, SignatureLayer& layer);
 
 }  // namespace milter::inbound

@@ -225,6 +225,36 @@ TEST_CASE("reads and a harvest with nothing to refresh take no write lock", "[st
   hold2.join();
 }
 
+TEST_CASE("a stored certificate read again is the same decoded object, its facts unchanged", "[store]") {
+  kt::TempStore ts;
+  auto alice = kt::pki_cert("alice");
+  auto bob = kt::pki_cert("bob");
+  add(*ts, alice.get());
+  add(*ts, bob.get());
+  ts->add_anchor(kt::pki_cert("root").get(), kt::now());
+  const std::optional<CertRecord> a1 = ts->find(fp(alice.get()));
+  const std::optional<CertRecord> a2 = ts->find(fp(alice.get()));
+  const std::optional<CertRecord> b = ts->find(fp(bob.get()));
+  REQUIRE(a1);
+  REQUIRE(a2);
+  REQUIRE(b);
+  CHECK(a1->cert.get() == a2->cert.get());  // decoded once: a shared reference
+  CHECK(a1->cert.get() != b->cert.get());
+  CHECK(X509_cmp(a1->cert.get(), alice.get()) == 0);
+  CHECK(X509_cmp(b->cert.get(), bob.get()) == 0);
+  CHECK(a2->facts.fingerprint == fp(alice.get()));
+  CHECK(a2->facts.emails == a1->facts.emails);
+  CHECK(b->facts.fingerprint == fp(bob.get()));
+  // Another path to the same bytes (the sender's certificates) gives the same object too.
+  const std::vector<CertRecord> by_mail = ts->by_email("alice@example.org");
+  REQUIRE(by_mail.size() == 1);
+  CHECK(by_mail.front().cert.get() == a1->cert.get());
+  const std::vector<AnchorRecord> anchors1 = ts->anchors();
+  const std::vector<AnchorRecord> anchors2 = ts->anchors();
+  REQUIRE(anchors1.size() == 1);
+  CHECK(anchors1.front().cert.get() == anchors2.front().cert.get());
+}
+
 TEST_CASE("revocation cache entries: replaced, removed only when expired, purged", "[store][revocation]") {
   kt::TempStore ts;
   CHECK_FALSE(ts->revocation_entry("ocsp", "id1").has_value());

@@ -394,17 +394,8 @@ class PgStore final : public Store {
     CrlPut outcome = CrlPut::stored;
     write([&] {
       // Under the writer lock: nothing changes the row between this read and the write.
-      if (std::optional<CrlRecord> have = crl(c.issuer_fingerprint)) {
-        if (have->der == c.der) {
-          outcome = CrlPut::unchanged;
-          return;
-        }
-        if (c.this_update <= have->this_update) {
-          outcome = CrlPut::not_newer;
-          return;
-        }
-        outcome = CrlPut::replaced;
-      }
+      outcome = crl_put_outcome(crl(c.issuer_fingerprint), c);
+      if (outcome == CrlPut::unchanged || outcome == CrlPut::not_newer) return;
       primary_.exec(
           "INSERT INTO local_crls (issuer_fingerprint, issuer, der, this_update, next_update, imported)"
           " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (issuer_fingerprint) DO UPDATE SET"

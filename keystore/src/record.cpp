@@ -26,4 +26,11 @@ CertRecord CertRecord::clone() const {
   return r;
 }
 
+CrlPut crl_put_outcome(const std::optional<CrlRecord>& stored, const CrlRecord& incoming) {
+  if (!stored) return CrlPut::stored;
+  if (stored->der == incoming.der) return CrlPut::unchanged;
+  if (incoming.this_update <= stored->this_update) return CrlPut::not_newer;
+  return CrlPut::replaced;
+}
+
 }  // namespace keystore

@@ -375,17 +375,8 @@ class SqliteStore final : public Store {
   CrlPut put_crl(const CrlRecord& c) override {
     CrlPut outcome = CrlPut::stored;
     in_transaction([&] {
-      if (std::optional<CrlRecord> have = crl(c.issuer_fingerprint)) {
-        if (have->der == c.der) {
-          outcome = CrlPut::unchanged;
-          return;
-        }
-        if (c.this_update <= have->this_update) {
-          outcome = CrlPut::not_newer;
-          return;
-        }
-        outcome = CrlPut::replaced;
-      }
+      outcome = crl_put_outcome(crl(c.issuer_fingerprint), c);
+      if (outcome == CrlPut::unchanged || outcome == CrlPut::not_newer) return;
       db_.prepare(
              "INSERT OR REPLACE INTO local_crls (issuer_fingerprint, issuer, der, this_update, next_update,"
              " imported) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")

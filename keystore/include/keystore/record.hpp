@@ -110,6 +110,8 @@ struct CrlRecord {
 // What put_crl did: stored (none was there), replaced (an older one), unchanged (the same CRL), or
 // refused as not newer (thisUpdate at or before the stored one's, and not the same CRL).
 enum class CrlPut { stored, replaced, unchanged, not_newer };
+// The rule both backends apply, under their writer lock: what putting `incoming` does where `stored` is.
+CrlPut crl_put_outcome(const std::optional<CrlRecord>& stored, const CrlRecord& incoming);
 
 // A certificate revoked by hand (smime-keystore revoke): the checker answers "revoked" for it.
 struct RevokedRecord {

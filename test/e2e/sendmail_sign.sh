@@ -24,7 +24,7 @@ E2E_PORT_BASE=45000
 for tool in m4 openssl unshare nsenter apt-get dpkg-deb; do
   command -v "$tool" > /dev/null || { echo "SKIP: $tool missing"; exit 77; }
 done
-ldconfig -p | grep -q 'libwrap\.so\.0 ' || { echo "SKIP: libwrap0 missing (sendmail links it)"; exit 77; }
+ldconfig -p | grep 'libwrap\.so\.0 ' > /dev/null || { echo "SKIP: libwrap0 missing (sendmail links it)"; exit 77; }
 compgen -G '/usr/lib/*/sasl2/libplain.so' > /dev/null || { echo "SKIP: libsasl2-modules missing (SASL PLAIN)"; exit 77; }
 [ -d /usr/lib/sasl2 ] || { echo "SKIP: /usr/lib/sasl2 missing (libsasl2-2)"; exit 77; }
 unshare --uts --mount --pid --fork true 2> /dev/null || { echo "SKIP: cannot make namespaces (unshare)"; exit 77; }

@@ -146,18 +146,9 @@ class PgStore final : public Store {
   }
 
   std::vector<CertRecord> find_prefix(std::string_view hex_prefix) override {
-    std::string hex;
-    for (char c : hex_prefix) {
-      if (c == ':') continue;
-      if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
-      hex.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    }
-    if (hex.empty()) return {};
-    std::string pattern;
-    for (std::size_t i = 0; i < hex.size(); ++i) {
-      if (i > 0 && i % 2 == 0) pattern.push_back(':');
-      pattern.push_back(hex[i]);
-    }
+    const std::optional<std::string> prefix = fingerprint_prefix(hex_prefix);
+    if (!prefix) return {};
+    const std::string& pattern = *prefix;
     return read_all(
         read(kSelectCert + "WHERE starts_with(c.fingerprint, $1::text) ORDER BY c.id", Params(pattern)));
   }

@@ -1,5 +1,7 @@
 #include "keystore/record.hpp"
 
+#include <cctype>
+
 namespace keystore {
 
 std::string to_string(Origin o) { return o == Origin::harvested ? "harvested" : "imported"; }
@@ -31,6 +33,22 @@ CrlPut crl_put_outcome(const std::optional<CrlRecord>& stored, const CrlRecord& 
   if (stored->der == incoming.der) return CrlPut::unchanged;
   if (incoming.this_update <= stored->this_update) return CrlPut::not_newer;
   return CrlPut::replaced;
+}
+
+std::optional<std::string> fingerprint_prefix(std::string_view hex_prefix) {
+  std::string hex;
+  for (char c : hex_prefix) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    hex.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  if (hex.empty()) return std::nullopt;
+  std::string pattern;
+  for (std::size_t i = 0; i < hex.size(); ++i) {
+    if (i > 0 && i % 2 == 0) pattern.push_back(':');
+    pattern.push_back(hex[i]);
+  }
+  return pattern;
 }
 
 }  // namespace keystore

@@ -12,6 +12,7 @@
 
 #include "conf/match.hpp"
 #include "fuzz_support.hpp"
+#include "header_edits.hpp"
 #include "keystore/identity.hpp"
 #include "keystore/sqlite_store.hpp"
 #include "milter/auth_results.hpp"
@@ -105,26 +106,9 @@ bool crlf_line_ends(const smime::Source& body) {
 
 // The header fields after the edits, as the MTA applies them.
 smime::mime::HeaderList apply_edits(const milter::Message& m, const milter::Verdict& v) {
-  using milter::HeaderEdit;
-  smime::mime::HeaderList h = m.headers;
-  for (const HeaderEdit& e : v.header_edits) {
-    if (e.kind == HeaderEdit::Kind::change) {
-      int seen = 0;
-      auto it = h.items.begin();
-      for (; it != h.items.end(); ++it)
-        if (conf::iequals(it->name, e.name) && ++seen == e.index) break;
-      require(it != h.items.end(), "a header change names an existing field");
-      if (e.value.empty())
-        h.items.erase(it);
-      else
-        it->value = " " + e.value;
-    } else if (e.kind == HeaderEdit::Kind::add) {
-      h.items.push_back({e.name, " " + e.value});
-    } else {
-      h.items.insert(h.items.begin(), {e.name, " " + e.value});
-    }
-  }
-  return h;
+  std::optional<smime::mime::HeaderList> h = test::apply_header_edits(m, v);
+  require(h.has_value(), "a header change names an existing field");
+  return std::move(*h);
 }
 
 std::size_t count_named(const smime::mime::HeaderList& h, std::string_view name) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "keystore/facts.hpp"
@@ -112,6 +113,10 @@ struct CrlRecord {
 enum class CrlPut { stored, replaced, unchanged, not_newer };
 // The rule both backends apply, under their writer lock: what putting `incoming` does where `stored` is.
 CrlPut crl_put_outcome(const std::optional<CrlRecord>& stored, const CrlRecord& incoming);
+
+// A fingerprint prefix as Store::find_prefix takes it (hex digits, colons anywhere, any case) in the
+// stored form: upper case, a colon between bytes ("ab:C" -> "AB:C"). None when it is empty or not hex.
+std::optional<std::string> fingerprint_prefix(std::string_view hex_prefix);
 
 // A certificate revoked by hand (smime-keystore revoke): the checker answers "revoked" for it.
 struct RevokedRecord {

@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "conf/match.hpp"
+#include "header_edits.hpp"
 #include "milter/message.hpp"
 #include "smime/io.hpp"
 #include "smime/mime.hpp"
@@ -14,25 +14,9 @@
 namespace test {
 
 inline std::string rebuild(const milter::Message& m, const milter::Verdict& v) {
-  using milter::HeaderEdit;
-  smime::mime::HeaderList h = m.headers;
-  for (const HeaderEdit& e : v.header_edits) {
-    if (e.kind == HeaderEdit::Kind::change) {
-      int seen = 0;
-      auto it = h.items.begin();
-      for (; it != h.items.end(); ++it)
-        if (conf::iequals(it->name, e.name) && ++seen == e.index) break;
-      REQUIRE(it != h.items.end());  // a change or deletion must name an existing header
-      if (e.value.empty())
-        h.items.erase(it);
-      else
-        it->value = " " + e.value;
-    } else if (e.kind == HeaderEdit::Kind::add) {
-      h.items.push_back({e.name, " " + e.value});
-    } else {
-      h.items.insert(h.items.begin(), {e.name, " " + e.value});
-    }
-  }
+  const std::optional<smime::mime::HeaderList> edited = apply_header_edits(m, v);
+  REQUIRE(edited);  // a change or deletion must name an existing header
+  const smime::mime::HeaderList& h = *edited;
   smime::StringSink out;
   smime::mime::write_headers(h, out);
   out.write("\r\n");

@@ -37,11 +37,6 @@ GOOD=good@revocation.test REVOKED=revoked@revocation.test ALICE=alice@example.or
 
 # ---- the responders (stopped by PID)
 ocsp_pid="" crl_pid=""
-port_listening() {
-  local hex; hex=$(printf ':%04X' "$1")
-  awk -v h="$hex" 'NR > 1 && substr($2, length($2) - 4) == h && $4 == "0A" { f = 1 } END { exit !f }' \
-    /proc/net/tcp /proc/net/tcp6 2> /dev/null
-}
 wait_port() {  # wait_port PORT free|listening
   local _
   for _ in $(seq 150); do

@@ -119,9 +119,30 @@ finish() {
   exit 1
 }
 
-# Ports from our PID, so that parallel runs do not collide; a script may set E2E_PORT_BASE before
-# sourcing this file to use another range (postfix_sign.sh: 20000, the default here: 40000).
-smtpd_port=$((${E2E_PORT_BASE:-40000} + $$ % 20000))
+# Ports: five consecutive ones (smtpd, sink, reinject, entry, one for the script) from our PID, below
+# the kernel's ephemeral range (32768 and up on Debian), so that no outgoing connection of another
+# process holds one of them when Postfix binds; skipped forward past ports something listens on. A
+# script sets E2E_PORT_SLOT (0-4) before sourcing this file to take another 4000-port range than the
+# scripts that may run beside it (postfix_inbound 1, postfix_sign 2, postfix_realworld 3, sendmail 4).
+port_listening() {  # port_listening PORT — something listens on it (IPv4 or IPv6), from /proc
+  local hex
+  hex=$(printf ':%04X' "$1")
+  awk -v h="$hex" 'NR > 1 && substr($2, length($2) - 4) == h && $4 == "0A" { f = 1 } END { exit !f }' \
+    /proc/net/tcp /proc/net/tcp6 2> /dev/null
+}
+_e2e_pick_ports() {
+  local slot=$((${E2E_PORT_SLOT:-0} % 5)) n=$(($$ % 800)) _ p busy
+  for _ in $(seq 800); do
+    smtpd_port=$((10000 + slot * 4000 + n * 5)) busy=""
+    for p in $(seq "$smtpd_port" $((smtpd_port + 4))); do
+      # 28480-28481: the revocation tests' fixed ports (named in their test certificates)
+      if [ "$p" -eq 28480 ] || [ "$p" -eq 28481 ] || port_listening "$p"; then busy=1; break; fi
+    done
+    [ -z "$busy" ] && return 0
+    n=$(((n + 1) % 800))
+  done
+}
+_e2e_pick_ports
 sink_port=$((smtpd_port + 1))
 reinject_port=$((smtpd_port + 2))
 entry_port=$((smtpd_port + 3))  # start_postfix --entry
@@ -202,6 +223,23 @@ CF
   postfix -c "$D/conf" set-permissions > /dev/null 2>&1 || true
   setsid postfix -c "$D/conf" start-fg >> "$D/maillog" 2>&1 < /dev/null &
   postfix_pid=$!
+  local ports=("$smtpd_port")
+  [ -n "$reinject" ] && ports+=("$reinject_port")
+  [ -n "$entry" ] && ports+=("$entry_port")
+  wait_postfix_listening "${ports[@]}"
+}
+# wait_postfix_listening PORT... — every PORT listens (20 s at most); the master exiting first (a port
+# it could not bind, a configuration it refused) is reported as such, with its log
+wait_postfix_listening() {
+  local p _
+  for p in "$@"; do
+    for _ in $(seq 100); do
+      port_listening "$p" && continue 2
+      kill -0 "$postfix_pid" 2> /dev/null || fatal "postfix exited before listening on $p"
+      sleep 0.2
+    done
+    fatal "postfix did not listen on $p"
+  done
 }
 
 # ---- a minimal SMTP client over /dev/tcp (fd 3)

@@ -32,7 +32,7 @@ MILTER=$1 KEYSTORE=$2 TOOL=$3 PKI=$4
 for c in gpgsm gpgconf cmsutil certutil pk12util openssl; do
   command -v $c > /dev/null || { echo "SKIP: $c missing (apt-get install gpgsm libnss3-tools openssl)"; exit 77; }
 done
-E2E_PORT_BASE=10000  # another port range than postfix_sign.sh (20000) and postfix_encrypt.sh (40000)
+E2E_PORT_SLOT=1  # another port range than the other Postfix scripts (see lib.sh)
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 START=$(date +%s)

@@ -30,7 +30,7 @@
 # corpus.make fixture.
 MILTER=$1 KEYSTORE=$2 TOOL=$3 PKI=$4 CORPUS=$5
 command -v openssl > /dev/null || { echo "SKIP: openssl missing"; exit 77; }
-E2E_PORT_BASE=30000  # another port range than the other Postfix scripts' (10000, 20000, 40000, 45000)
+E2E_PORT_SLOT=3  # another port range than the other Postfix scripts (see lib.sh)
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 START=$(date +%s)

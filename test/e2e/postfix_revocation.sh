@@ -48,11 +48,6 @@ GOOD=good@revocation.test REVOKED=revoked@revocation.test
 
 # ---- the revocation servers (fixed ports; stopped by PID on exit)
 ocsp_pid="" crl_pid=""
-port_listening() {  # port_listening PORT — something listens on it (IPv4 or IPv6)
-  local hex; hex=$(printf ':%04X' "$1")
-  awk -v h="$hex" 'NR > 1 && substr($2, length($2) - 4) == h && $4 == "0A" { f = 1 } END { exit !f }' \
-    /proc/net/tcp /proc/net/tcp6 2> /dev/null
-}
 wait_port_free() {
   local _
   for _ in $(seq 150); do port_listening "$1" || return 0; sleep 0.2; done

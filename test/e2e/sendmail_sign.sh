@@ -18,7 +18,7 @@
 # DEB_CACHE_DIR keeps the downloaded .debs between runs. Needs root, postfix (smtp-sink), m4, libwrap0,
 # openssl, unshare; exit 77 = skipped.
 MILTER=$1 KEYSTORE=$2 TOOL=$3 PKI=$4 DEBS=$5
-E2E_PORT_BASE=45000
+E2E_PORT_SLOT=4
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 for tool in m4 openssl unshare nsenter apt-get dpkg-deb; do

@@ -19,7 +19,6 @@
 # WORK_DIR keeps the package build between runs (a fixed path, so that ccache hits). SMIME_INSTALL_DEB=FILE
 # installs that package instead of building one. Needs root, postfix, dpkg-dev, debhelper; exit 77 = skipped.
 SRC=$1 WORK=$2
-E2E_PORT_BASE=30000
 # shellcheck source=../e2e/lib.sh
 . "$(dirname "$0")/../e2e/lib.sh"
 for tool in dpkg-buildpackage dh apt-get setpriv runuser openssl gpgsm; do
@@ -44,7 +43,7 @@ UNIT=/lib/systemd/system/smime-milter.service
 CONF=/etc/smime-milter/smime-milter.json
 STATE=/var/lib/smime-milter
 SOCKET=/var/spool/postfix/smime-milter/milter.sock
-sink_port=$((E2E_PORT_BASE + $$ % 10000))
+sink_port=$((30000 + $$ % 2700))  # below the ephemeral range, apart from the e2e ranges (lib.sh)
 smtpd_port=25
 
 # ---- restoring the system: Postfix's configuration and chroot, the package, the processes started here

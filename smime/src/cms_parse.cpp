@@ -100,16 +100,6 @@ std::string content_encryption_algorithm(std::string_view der) {
   return buf;
 }
 
-namespace {
-
-// One BER identifier and length read from a prefix; the content need not be there.
-struct Head {
-  unsigned char tag = 0;  // the identifier octet (low tag numbers only)
-  bool indefinite = false;
-  std::size_t length = 0;  // definite lengths
-  std::size_t size = 0;    // identifier and length octets
-};
-
 std::optional<Head> head_at(std::string_view s, std::size_t pos) {
   if (pos + 2 > s.size()) return std::nullopt;
   Head h;
@@ -131,8 +121,6 @@ std::optional<Head> head_at(std::string_view s, std::size_t pos) {
   }
   return h;
 }
-
-}  // namespace
 
 std::optional<CmsOutline> cms_outline(std::string_view s) {
   constexpr unsigned char kSequence = 0x30, kSet = 0x31, kOid = 0x06, kInteger = 0x02, kExplicit0 = 0xA0;

@@ -7,6 +7,7 @@
 // without a boundary parameter or without any delimiter, a transfer encoding a container may not
 // have, and every limit of Limits. A missing close delimiter is not an error (closed = false).
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "mime_detail.hpp"
@@ -64,7 +65,9 @@ class LineReader {
       : src_(src), pos_(r.offset), end_(r.end()), max_line_(max_line) {}
 
   // The next line with at most `capture` of its first bytes copied into line.head; false at the end.
-  bool next(Line& line, std::size_t capture);
+  // With `first` given, only a line that begins with that byte is captured (a multipart's delimiter
+  // search looks at lines that begin with "-" only, and copying the others is most of its work).
+  bool next(Line& line, std::size_t capture, char first = '\0');
 
  private:
   bool fill();  // makes the byte at pos_ available in buf_; false at the end of the range
@@ -93,8 +96,9 @@ bool LineReader::fill() {
   return true;
 }
 
-bool LineReader::next(Line& line, std::size_t capture) {
+bool LineReader::next(Line& line, std::size_t capture, char first) {
   if (!fill()) return false;
+  if (first != '\0' && buf_[static_cast<std::size_t>(pos_ - buf_offset_)] != first) capture = 0;
   line.offset = pos_;
   line.eol = 0;
   line.head.clear();
@@ -193,27 +197,53 @@ Entity parse_entity(Context& ctx, Range r, std::size_t depth, bool digest_child)
   return e;
 }
 
-// Leaf flags, and the line length limit, over the body in chunks.
+// Whether any byte of data has its high bit set, eight bytes at a time (the loop vectorises).
+bool has_high_bit(const char* data, std::size_t n) {
+  std::uint64_t acc = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, data + i, 8);
+    acc |= word;
+  }
+  for (; i < n; ++i) acc |= static_cast<unsigned char>(data[i]);
+  return (acc & 0x8080808080808080ULL) != 0;
+}
+
+// Leaf flags, and the line length limit, over the body in chunks. A leaf's body can be most of a
+// large message, so each chunk is searched with memchr (line ends, NULs, CRs) rather than byte by
+// byte; a flag once set is not searched for again.
 class LeafScanner {
  public:
   LeafScanner(Entity& e, std::size_t max_line) : e_(e), max_line_(max_line) {}
 
   void scan(const char* data, std::size_t n, std::uint64_t offset) {
-    for (std::size_t i = 0; i < n; ++i) {
-      auto c = static_cast<unsigned char>(data[i]);
-      if (prev_cr_ && c != '\n') e_.has_bare_cr = true;
-      if (c == '\n') {
-        end_line(prev_cr_ ? line_len_ - 1 : line_len_);
-        line_start_ = offset + i + 1;
-        line_len_ = 0;
-        prev_cr_ = false;
-        continue;
+    if (n == 0) return;
+    if (!e_.has_8bit && has_high_bit(data, n)) e_.has_8bit = true;
+    if (!e_.has_nul && std::memchr(data, '\0', n) != nullptr) e_.has_nul = true;
+    if (prev_cr_ && data[0] != '\n') e_.has_bare_cr = true;  // the chunk before ended in a CR
+    std::size_t i = 0;
+    while (i < n) {
+      const auto* nl = static_cast<const char*>(std::memchr(data + i, '\n', n - i));
+      const std::size_t seg_end = nl ? static_cast<std::size_t>(nl - data) : n;  // [i, seg_end): no LF
+      const std::size_t seg = seg_end - i;
+      if (seg > 0) {
+        // A CR before the segment's last byte is followed by something else than LF: bare. The
+        // last byte's CR is decided by what follows it (the LF here, or the next chunk).
+        if (!e_.has_bare_cr && seg > 1 && std::memchr(data + i, '\r', seg - 1) != nullptr)
+          e_.has_bare_cr = true;
+        prev_cr_ = data[seg_end - 1] == '\r';
+        line_len_ += seg;
       }
-      ++line_len_;
-      prev_cr_ = c == '\r';
-      if (c >= 0x80) e_.has_8bit = true;
-      if (c == 0) e_.has_nul = true;
-      if (line_len_ > max_line_ + 1) end_line(line_len_);
+      if (!nl) {
+        if (line_len_ > max_line_ + 1) end_line(line_len_);  // too long whatever ends it
+        return;
+      }
+      end_line(prev_cr_ ? line_len_ - 1 : line_len_);
+      line_start_ = offset + seg_end + 1;
+      line_len_ = 0;
+      prev_cr_ = false;
+      i = seg_end + 1;
     }
   }
 
@@ -287,7 +317,7 @@ Layout find_parts(Context& ctx, const Entity& e) {
   unsigned prev_eol = 0;
   bool seen = false;
   std::uint64_t part_start = 0;
-  while (reader.next(line, capture)) {
+  while (reader.next(line, capture, '-')) {
     Delimiter kind = delimiter_kind(line, e.boundary);
     if (kind != Delimiter::none) {
       std::uint64_t seg_end = line.offset - prev_eol;

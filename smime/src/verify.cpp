@@ -257,12 +257,13 @@ VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyO
     return refuse(VerifyStatus::malformed, e.what(), detached);
   }
 
-  CmsPtr cms;
+  detail::SignedCms parsed;
   try {
-    cms = detail::parse_cms(where.der);
+    parsed = detail::parse_signed_cms(where.der);
   } catch (const Error& e) {
     return refuse(VerifyStatus::malformed, e.what(), detached);
   }
+  CmsPtr cms = std::move(parsed.cms);
   std::string().swap(where.der);  // the parsed structure holds its own copy
   if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed)
     return refuse(
@@ -277,9 +278,7 @@ VerifyResult verify(const Source& src, const mime::Entity& entity, const VerifyO
 
   VerifyResult result;
   result.detached = detached;
-  X509StackPtr carried(CMS_get1_certs(cms.get()));
-  for (int i = 0; carried && i < sk_X509_num(carried.get()); ++i)
-    result.certificates.push_back(share(sk_X509_value(carried.get(), i)));
+  result.certificates = std::move(parsed.certificates);
   X509StackPtr untrusted = make_stack(result.certificates);
   for (const auto& c : opt.intermediates) {
     X509Ptr ref = share(c.get());

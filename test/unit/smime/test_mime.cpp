@@ -477,6 +477,76 @@ TEST_CASE("leaf flags describe the body and are merged into containers", "[mime]
   }
 }
 
+// The flags as the definition says them, byte by byte: the parser's chunked scan must agree.
+struct ReferenceFlags {
+  bool has_8bit = false, has_nul = false, has_bare_cr = false;
+  std::size_t longest = 0;
+};
+ReferenceFlags reference_flags(std::string_view body) {
+  ReferenceFlags f;
+  std::size_t line = 0;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const auto c = static_cast<unsigned char>(body[i]);
+    if (c >= 0x80) f.has_8bit = true;
+    if (c == 0) f.has_nul = true;
+    if (c == '\r' && (i + 1 == body.size() || body[i + 1] != '\n')) f.has_bare_cr = true;
+    if (c == '\n') {
+      f.longest = std::max(f.longest, line > 0 && body[i - 1] == '\r' ? line - 1 : line);
+      line = 0;
+    } else {
+      ++line;
+    }
+  }
+  return f.longest = std::max(f.longest, line), f;
+}
+
+TEST_CASE("leaf flags agree with a byte-by-byte reading across chunk boundaries", "[mime][parse][flags]") {
+  const std::string header = "Content-Type: text/plain\r\n\r\n";
+  constexpr std::size_t kChunk = 64 * 1024;  // the parser reads bodies in chunks of this size
+  std::mt19937 rng(20261201);
+  const char specials[] = {'\r', '\n', '\0', '\x80', '\xff'};
+  for (int round = 0; round < 300; ++round) {
+    // Base64-like lines with CRLF or LF ends, then a few special bytes, many of them where a chunk
+    // ends or begins; some rounds have one long line crossing a boundary.
+    std::string body;
+    const bool lf = round % 3 == 0;
+    while (body.size() < 2 * kChunk + 500) body += std::string(76, 'Q') + (lf ? "\n" : "\r\n");
+    if (round % 5 == 1) body.insert(kChunk - 700, std::string(2000, 'L'));
+    const int edits = static_cast<int>(rng() % 4);
+    for (int k = 0; k < edits; ++k) {
+      std::size_t at = rng() % body.size();
+      if (rng() % 2) at = std::min(body.size() - 1, (1 + rng() % 2) * kChunk - 2 + rng() % 4);
+      body[at] = specials[rng() % sizeof specials];
+    }
+    if (round % 7 == 2) body.back() = '\r';
+    INFO("round " << round);
+    Parsed p = parse_text(header + body);
+    const ReferenceFlags want = reference_flags(body);
+    CHECK(p.root.has_8bit == want.has_8bit);
+    CHECK(p.root.has_nul == want.has_nul);
+    CHECK(p.root.has_bare_cr == want.has_bare_cr);
+    CHECK(p.root.longest_line == want.longest);
+  }
+}
+
+TEST_CASE("a line over the limit is refused wherever it ends", "[mime][parse][flags]") {
+  mime::Limits limits;
+  limits.max_line_length = 100 * 1024;  // longer than a chunk
+  const std::string header = "Content-Type: text/plain\r\n\r\n";
+  for (std::size_t len : {limits.max_line_length, limits.max_line_length + 1}) {
+    for (std::string end : {"", "\r", "\r\n", "\n"}) {
+      INFO("length " << len << ", end " << end.size());
+      const std::string text = header + "a\r\n" + std::string(len, 'x') + end;
+      // A CR right before the LF is the line end's; without an LF it is part of the line.
+      const std::size_t counted = len + (end == "\r" ? 1 : 0);
+      if (counted > limits.max_line_length)
+        CHECK_THROWS_WITH(parse_text(text, limits), Catch::Contains("MIME line length"));
+      else
+        CHECK(parse_text(text, limits).root.longest_line == counted);
+    }
+  }
+}
+
 TEST_CASE("declared 8bit or binary needs conversion even when the bytes are clean", "[mime][parse][flags]") {
   for (const char* cte : {"8bit", "binary"}) {
     Parsed leaf = parse_text(std::string("Content-Transfer-Encoding: ") + cte + "\r\n\r\nascii\r\n");

@@ -74,6 +74,14 @@ struct Ber {
 
 }  // namespace
 
+std::optional<std::size_t> element_end(std::string_view s, std::size_t pos) {
+  if (pos >= s.size()) return std::nullopt;
+  const auto* start = reinterpret_cast<const unsigned char*>(s.data());
+  Ber b{start + pos, start + s.size()};
+  if (!b.skip()) return std::nullopt;
+  return static_cast<std::size_t>(b.p - start);
+}
+
 std::string content_encryption_algorithm(std::string_view der) {
   const auto* start = reinterpret_cast<const unsigned char*>(der.data());
   Ber b{start, start + der.size()};

@@ -28,6 +28,9 @@ struct Head {
   std::size_t size = 0;    // identifier and length octets
 };
 std::optional<Head> head_at(std::string_view s, std::size_t pos);
+// The end of the BER element at pos (indefinite lengths followed, nested at most 32 deep); nullopt if
+// it does not fit in s.
+std::optional<std::size_t> element_end(std::string_view s, std::size_t pos);
 
 // A SignedData as parse_cms decodes it, but the certificates it carries come from a per-process cache
 // of decoded certificates, keyed by their DER bytes: OpenSSL 3.0 sets up its key decoders anew for

@@ -18,26 +18,6 @@ constexpr std::string_view kSignedDataOid("\x06\x09\x2A\x86\x48\x86\xF7\x0D\x01\
 // Larger inputs carry their content (opaque signatures): copying it to take the certificates out
 // would cost more than decoding them.
 constexpr std::size_t kMaxStrippedInput = 1024 * 1024;
-constexpr int kMaxNesting = 32;  // indefinite lengths inside encapContentInfo (OpenSSL allows 30)
-
-// The end of the element at pos, nullopt if it does not fit in s or nests too deep.
-std::optional<std::size_t> element_end(std::string_view s, std::size_t pos, int depth = 0) {
-  auto h = head_at(s, pos);
-  if (!h) return std::nullopt;
-  std::size_t c = pos + h->size;
-  if (!h->indefinite) {
-    if (h->length > s.size() - c) return std::nullopt;
-    return c + h->length;
-  }
-  if (depth >= kMaxNesting) return std::nullopt;
-  for (;;) {
-    if (c + 2 > s.size()) return std::nullopt;
-    if (s[c] == 0 && s[c + 1] == 0) return c + 2;
-    auto e = element_end(s, c, depth + 1);
-    if (!e) return std::nullopt;
-    c = *e;
-  }
-}
 
 // The header h again, its definite length shorter by `removed` (minimal length octets).
 void append_header(std::string& out, const Head& h, std::size_t removed) {

@@ -11,6 +11,7 @@
 #include "test_support.hpp"
 
 using namespace smime;
+using test::base64;
 using test::parse;
 using test::TempDir;
 
@@ -20,14 +21,6 @@ const std::string kContent =
     "Content-Type: text/plain; charset=us-ascii\r\n"
     "\r\n"
     "The signed text.\r\n";
-
-std::string base64(const std::string& der) {
-  StringSink out;
-  Base64Sink b(out);
-  b.write(der);
-  b.finish();
-  return out.take();
-}
 
 std::string multipart_signed(const std::string& der) {
   return "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; "

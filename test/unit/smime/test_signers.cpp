@@ -8,6 +8,7 @@
 #include "test_support.hpp"
 
 using namespace smime;
+using test::base64;
 using test::parse;
 using test::TempDir;
 using test::Tlv;
@@ -18,14 +19,6 @@ const std::string kEntity =
     "Content-Type: text/plain; charset=us-ascii\r\n"
     "\r\n"
     "Transfer 100 EUR to account 12345.\r\n";
-
-std::string base64(const std::string& der) {
-  StringSink out;
-  Base64Sink b(out);
-  b.write(der);
-  b.finish();
-  return out.take();
-}
 
 std::string multipart_signed(const std::string& der, const std::string& micalg) {
   return "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=\"" + micalg +

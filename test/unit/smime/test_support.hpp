@@ -57,6 +57,14 @@ inline std::string canonical(const Parsed& p) {
   return out.take();
 }
 
+// The base64 of bytes, in lines as our signatures carry it.
+inline std::string base64(const std::string& bytes) {
+  smime::StringSink out;
+  smime::Base64Sink b(out);
+  b.write(bytes);
+  b.finish();
+  return out.take();
+}
 inline std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
     s.replace(pos, from.size(), to);

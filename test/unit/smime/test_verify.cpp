@@ -9,6 +9,7 @@
 #include "test_support.hpp"
 
 using namespace smime;
+using test::base64;
 using test::parse;
 using test::replace_all;
 
@@ -43,14 +44,6 @@ std::string signature_base64(const std::string& signed_text) {
   std::size_t start = signed_text.find("\r\n\r\n", sig) + 4;
   std::size_t end = signed_text.find("\r\n--" + b + "--", start);
   return signed_text.substr(start, end - start);
-}
-
-std::string base64(const std::string& der) {
-  StringSink out;
-  Base64Sink b(out);
-  b.write(der);
-  b.finish();
-  return out.take();
 }
 
 std::string multipart_signed(const std::string& content, const std::string& sig_b64,

@@ -75,8 +75,9 @@ std::optional<Stripped> strip_certificates(std::string_view s) {
   h = head_at(s, pos);  // certificates [0] IMPLICIT SET OF CertificateChoices
   if (!h || h->tag != kContext0 || h->indefinite || h->length > s.size() - pos - h->size) return std::nullopt;
   const std::size_t certs_begin = pos, certs_end = pos + h->size + h->length;
-  for (const Outer& o : outer)
-    if (!o.head.indefinite && o.pos + o.head.size + o.head.length < certs_end) return std::nullopt;
+  for (const Outer& o : outer)  // each definite length must hold the certificates field
+    if (!o.head.indefinite && (o.head.length > s.size() || o.pos + o.head.size + o.head.length < certs_end))
+      return std::nullopt;
 
   Stripped out;
   for (std::size_t c = pos + h->size; c < certs_end;) {

@@ -5,10 +5,14 @@
 // (addresses, names, serial, fingerprint, the revocation module's OCSP and CRL URLs). Properties:
 //  - failures are smime::Error(bad_input); nothing else escapes;
 //  - a certificate written out as PEM reads back as the same certificate;
-//  - capabilities written out read back as the same list.
+//  - capabilities written out read back as the same list;
+//  - a SignedData decoded with its certificates through the cache (parse_signed_cms) fails exactly
+//    when the whole structure does not decode, and then carries the same certificates and signers.
 #include <openssl/cms.h>
 
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "cms_parse.hpp"
 #include "crl.hpp"
@@ -36,12 +40,60 @@ void certificate_facts(X509* cert) {
   fuzz::require(smime::fingerprint_sha256(again.get()) == fingerprint, "a certificate survives PEM");
 }
 
+std::string der_of(X509* cert) {
+  unsigned char* out = nullptr;
+  const int n = i2d_X509(cert, &out);
+  fuzz::require(n > 0, "a decoded certificate encodes");
+  std::string der(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
+  OPENSSL_free(out);
+  return der;
+}
+
+struct Decoded {
+  std::vector<std::string> certificates;
+  int signers = -1;  // not a SignedData
+};
+
+Decoded decoded(CMS_ContentInfo* cms, const std::vector<smime::X509Ptr>& certificates) {
+  Decoded d;
+  for (const auto& c : certificates) d.certificates.push_back(der_of(c.get()));
+  if (OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed)
+    d.signers = sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms));
+  return d;
+}
+
+void compare_with_cached_certificates(std::string_view der, const std::optional<Decoded>& whole) {
+  std::optional<Decoded> cached;
+  try {
+    smime::detail::SignedCms s = smime::detail::parse_signed_cms(der);
+    cached = decoded(s.cms.get(), s.certificates);
+  } catch (const smime::Error& e) {
+    fuzz::require(e.kind() == smime::ErrorKind::bad_input, "parse_signed_cms fails as bad input");
+  }
+  fuzz::require(whole.has_value() == cached.has_value(), "the cached decoding fails when the whole one does");
+  if (!whole) return;
+  fuzz::require(cached->certificates == whole->certificates, "the same certificates through the cache");
+  fuzz::require(cached->signers == whole->signers, "the same signers through the cache");
+}
+
 void parse_cms(std::string_view der) {
   (void)smime::detail::content_encryption_algorithm(der);
-  smime::CmsPtr cms = smime::detail::parse_cms(der);
+  std::optional<Decoded> whole;
+  smime::CmsPtr cms;
+  try {
+    cms = smime::detail::parse_cms(der);
+  } catch (const smime::Error&) {
+    compare_with_cached_certificates(der, std::nullopt);
+    throw;
+  }
   smime::X509StackPtr certs(CMS_get1_certs(cms.get()));
-  for (int i = 0; certs && i < sk_X509_num(certs.get()); ++i)
+  std::vector<smime::X509Ptr> carried;
+  for (int i = 0; certs && i < sk_X509_num(certs.get()); ++i) {
     certificate_facts(sk_X509_value(certs.get(), i));
+    carried.push_back(smime::share(sk_X509_value(certs.get(), i)));
+  }
+  whole = decoded(cms.get(), carried);
+  compare_with_cached_certificates(der, whole);
 }
 
 void parse_pkcs12(std::string_view der) {

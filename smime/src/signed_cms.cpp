@@ -3,10 +3,10 @@
 #include <openssl/x509.h>
 
 #include <array>
-#include <mutex>
-#include <unordered_map>
 
 #include "cms_parse.hpp"
+#include "smime/decoded_cache.hpp"
+#include "smime/error.hpp"
 
 namespace smime::detail {
 
@@ -99,42 +99,24 @@ std::optional<Stripped> strip_certificates(std::string_view s) {
   return out;
 }
 
-// Decoded certificates by their DER. Bounded in count and bytes (a stream of messages with new
-// certificates only makes it start over), certificates over kMaxCachedSize are decoded but not kept.
-class CertificateCache {
- public:
-  X509Ptr get(std::string_view der) {
-    {
-      std::lock_guard lock(mutex_);
-      if (auto it = entries_.find(std::string(der)); it != entries_.end()) return share(it->second.get());
-    }
-    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    if (!cert || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) return nullptr;
-    if (der.size() > kMaxCachedSize) return cert;
-    std::lock_guard lock(mutex_);
-    if (entries_.size() >= kMaxEntries || bytes_ + der.size() > kMaxBytes) {
-      entries_.clear();
-      bytes_ = 0;
-    }
-    auto [it, added] = entries_.try_emplace(std::string(der), share(cert.get()));
-    if (added) bytes_ += der.size();
-    return cert;
-  }
+// A certificate of a received SignedData decoded alone; throws Error(bad_input) when it does not
+// decode or does not fill its bytes exactly.
+X509Ptr decode_carried(std::string_view der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!cert || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size())
+    throw Error(ErrorKind::bad_input, "a carried certificate does not decode");
+  return cert;
+}
 
- private:
-  static constexpr std::size_t kMaxEntries = 1024;
-  static constexpr std::size_t kMaxBytes = 4 * 1024 * 1024;
-  static constexpr std::size_t kMaxCachedSize = 16 * 1024;
-  std::mutex mutex_;
-  std::unordered_map<std::string, X509Ptr> entries_;
-  std::size_t bytes_ = 0;
-};
-
-CertificateCache& certificate_cache() {
+// Certificates over 16 KiB are decoded but not kept (no sender's certificate is that large).
+X509Ptr carried_certificate(std::string_view der) {
+  constexpr std::size_t kMaxCachedSize = 16 * 1024;
+  if (der.size() > kMaxCachedSize) return decode_carried(der);
   // Never destroyed: its X509 objects must not be freed after OpenSSL's own exit-time clean-up.
-  static auto* cache = new CertificateCache;
-  return *cache;
+  static auto* cache = new DecodedCache<X509Ptr>(1024, 4 * 1024 * 1024);
+  return cache->get(
+      der, [&] { return decode_carried(der); }, [](const X509Ptr& c) { return share(c.get()); });
 }
 
 // The structure with its certificates taken out and decoded through the cache; nullopt when that
@@ -144,13 +126,11 @@ std::optional<SignedCms> parse_with_cached_certificates(std::string_view der) {
   auto stripped = strip_certificates(der);
   if (!stripped) return std::nullopt;
   SignedCms out;
-  for (std::string_view c : stripped->certificates) {
-    X509Ptr cert = certificate_cache().get(c);
-    if (!cert) {
-      ERR_clear_error();
-      return std::nullopt;
-    }
-    out.certificates.push_back(std::move(cert));
+  try {
+    for (std::string_view c : stripped->certificates) out.certificates.push_back(carried_certificate(c));
+  } catch (const Error&) {
+    ERR_clear_error();
+    return std::nullopt;
   }
   const auto* p = reinterpret_cast<const unsigned char*>(stripped->skeleton.data());
   out.cms.reset(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(stripped->skeleton.size())));

@@ -45,6 +45,8 @@ bool qp_needs_escape(unsigned char c) { return c == '=' || c >= 127 || (c < 32 &
 
 // Appends one encoded token, with a soft break first if the line would grow past 75 characters.
 // A literal "F" or "." opening the new line is escaped: no lookahead is kept across soft breaks.
+// A "-" opening any line is always escaped: decoded text may hold a line "--boundary" of the
+// multipart around it (an "=0A--b" in the source), and literal it would end the part early.
 void qp_token(QpState& s, std::string_view token) {
   if (s.line.size() + token.size() > kQpMaxLine) {
     s.out.append(s.line);
@@ -53,6 +55,7 @@ void qp_token(QpState& s, std::string_view token) {
     if (token == "F") token = "=46";
     if (token == ".") token = "=2E";
   }
+  if (s.line.empty() && token == "-") token = "=2D";
   s.line.append(token);
 }
 

@@ -185,6 +185,23 @@ TEST_CASE("quoted-printable with raw 8-bit bytes is decoded and encoded again", 
         "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=3Db =E9soft\r\n");
 }
 
+TEST_CASE("a part re-encoded as quoted-printable never makes a delimiter of its decoded text",
+          "[canonical]") {
+  // "=0A--b" decodes to a line "--b": written literally it would end the part there.
+  const std::string in =
+      "Content-Type: multipart/mixed; boundary=b\n\n"
+      "--b\n"
+      "Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"
+      "\xc3\xa9=0A--b=0ANot a header\n"
+      "--b--\n";
+  std::string out = canonical(in);
+  check_7bit_crlf(out);
+  Parsed again = parse_text(out);
+  REQUIRE(again.root.children.size() == 1);
+  CHECK(decoded(again, again.root.children[0]) == "\xc3\xa9\r\n--b\r\nNot a header");
+  CHECK(canonical(out) == out);
+}
+
 TEST_CASE("in a nested multipart only the 8bit part changes", "[canonical]") {
   const std::string in =
       "From: a@example.org\n"

@@ -739,6 +739,9 @@ TEST_CASE("quoted-printable encodes what RFC 2045 requires", "[mime][codec][qp]"
       {"..\n", "..\r\n"},
       {".x\n", ".x\r\n"},
       {"x\n.\ny", "x\r\n=2E\r\ny"},
+      {"--b\n", "=2D-b\r\n"},
+      {"x\n-\n", "x\r\n=2D\r\n"},
+      {"a-b\n", "a-b\r\n"},
       {"", ""},
   };
   for (const Row& row : rows) {
@@ -762,8 +765,8 @@ TEST_CASE("quoted-printable lines stay within 76 characters with soft breaks", "
   CHECK(unqp(out) == crlf(in));
 }
 
-TEST_CASE("a soft break never opens a line with a literal 'F' or '.'", "[mime][codec][qp]") {
-  for (char c : {'F', '.'}) {
+TEST_CASE("a soft break never opens a line with a literal 'F', '.' or '-'", "[mime][codec][qp]") {
+  for (char c : {'F', '.', '-'}) {
     std::string in(75, 'a');
     in.push_back(c);
     in += "rom x";

@@ -316,6 +316,10 @@ RecipientPlan OutboundRun::resolve_recipients() {
 // Bounce throws (no_certificate); drop discards; split and plain say whether to encrypt and to split.
 Coverage OutboundRun::apply_missing_policy(const RecipientPlan& plan) {
   Coverage c;
+  // An MTA names at least one recipient before end-of-message; without any there is no one to
+  // encrypt to, which no policy for missing certificates covers.
+  if (plan.choices.empty())
+    throw Failure(FailureClass::no_certificate, "no envelope recipient to encrypt to");
   if (plan.missing() == 0) return c;
   switch (profile_.missing_certificate) {
     case conf::MissingCertificate::bounce: {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -69,6 +70,10 @@ class QuotedPrintableDecodeSink final : public Sink {
   char hex1_ = 0;        // eq_hex: the first hex digit
   std::string pending_;  // normal/cr: white space not yet known to be trailing; eq_wsp: "=" + WSP
 };
+
+// Why name and value would not be one header field when written (an invalid name, a line end in the
+// value that is not a fold), or nothing when they would.
+std::optional<std::string> field_problem(std::string_view name, std::string_view value);
 
 // parse_headers() with `base` (the block's offset in its Source) added to the offsets in messages.
 HeaderList parse_headers_at(std::string_view block, const Limits& limits, std::uint64_t base);

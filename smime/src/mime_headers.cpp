@@ -8,6 +8,7 @@
 // name or value that would not serialise as one field. ContentType::parse never throws: what it
 // cannot read gives text/plain, a malformed parameter is skipped.
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "mime_detail.hpp"
@@ -70,21 +71,30 @@ bool name_matches(const Header& h, std::string_view name) { return iequals(name_
 // A value given to add/set must not start a new field: every line end inside it must be followed by
 // white space (a fold), and it must not end with a line end.
 void check_new_field(std::string_view name, std::string_view value) {
-  if (!valid_field_name(name) || name_core(name).size() != name.size()) {
+  if (name_core(name).size() != name.size()) {
     throw Error(ErrorKind::usage, "invalid header field name \"" + std::string(name) + "\"");
   }
+  if (std::optional<std::string> problem = detail::field_problem(name, value))
+    throw Error(ErrorKind::usage, *problem);
+}
+
+}  // namespace
+
+namespace detail {
+
+std::optional<std::string> field_problem(std::string_view name, std::string_view value) {
+  if (!valid_field_name(name)) return "invalid header field name \"" + std::string(name) + "\"";
   for (std::size_t i = 0; i < value.size(); ++i) {
     char c = value[i];
     if (c != '\r' && c != '\n') continue;
     if (c == '\r' && i + 1 < value.size() && value[i + 1] == '\n') ++i;
-    if (i + 1 >= value.size() || !is_wsp(value[i + 1])) {
-      throw Error(ErrorKind::usage,
-                  "value of header field \"" + std::string(name) + "\" has a line end that is not a fold");
-    }
+    if (i + 1 >= value.size() || !is_wsp(value[i + 1]))
+      return "value of header field \"" + std::string(name) + "\" has a line end that is not a fold";
   }
+  return std::nullopt;
 }
 
-}  // namespace
+}  // namespace detail
 
 // ---- Header, HeaderList ----
 

@@ -399,6 +399,11 @@ Entity parse_body(const Source& src, Range body, HeaderList headers, const Limit
   Context ctx{src, limits, 0, {}};
   body = clamp(src, body);
   enter(ctx, 0, body.offset);
+  // Fields given apart (by an MTA) were never read as a header block: one that would not be written
+  // back as one field would make the entity written from them another one.
+  for (const Header& h : headers.items)
+    if (std::optional<std::string> problem = detail::field_problem(h.name, h.value))
+      fail("MIME entity given apart: " + *problem, body.offset);
   Entity e;
   e.whole = body;
   e.header = Range{body.offset, 0};

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "conf/match.hpp"
@@ -17,6 +18,9 @@
 #include "keystore/sqlite_store.hpp"
 #include "milter/auth_results.hpp"
 #include "milter/logging.hpp"
+#include "smime/classify.hpp"
+#include "smime/decrypt.hpp"
+#include "smime/verify.hpp"
 
 namespace fuzz {
 namespace {
@@ -37,17 +41,45 @@ std::string make_temp_directory() {
   return templ;
 }
 
+// Outbound profiles, one of each kind of work; a message picks one by a field "X-Fuzz-Profile: NAME"
+// (the default signs). The JSON object of each, by name.
+constexpr std::pair<std::string_view, std::string_view> kProfiles[] = {
+    {"sign", R"({"mode": "sign"})"},
+    {"opaque", R"({"mode": "sign", "sign_mode": "opaque", "encoding": "der", "digest": "sha384",
+                   "rsa_signature_padding": "pss"})"},
+    {"address", R"({"mode": "sign", "signing_identity": "sender-address", "missing_identity": "reject"})"},
+    {"encrypt", R"({"mode": "encrypt", "missing_certificate": "drop", "cipher": "aes256-gcm"})"},
+    {"sign-encrypt", R"({"mode": "sign-encrypt", "rsa_key_transport": "oaep"})"},
+    {"triple", R"({"mode": "triple", "missing_certificate": "plain", "encoding": "der"})"},
+    {"split", R"({"mode": "encrypt", "missing_certificate": "split"})"},
+};
+
+std::string outbound_json() {
+  std::string profiles, rules;
+  for (const auto& [name, profile] : kProfiles) {
+    if (!profiles.empty()) profiles += ", ", rules += ", ";
+    profiles += "\"" + std::string(name) + "\": " + std::string(profile);
+    rules += R"({"match": {"header": [{"name": "X-Fuzz-Profile", "equals": ")" + std::string(name) +
+             R"("}]}, "profile": ")" + std::string(name) + "\"}";
+  }
+  return R"("profiles": {)" + profiles + R"(}, "outbound": {"rules": [)" + rules +
+         R"(], "default_profile": "sign"}, "reinjection": {"port": 10026})";
+}
+
 std::shared_ptr<const conf::Config> make_config(const Gateway& g) {
   const std::string json = R"({"spool": {"directory": ")" + g.spool +
                            R"(", "memory_limit": "16K"}, "limits": {"max_message_size": "256K"},)"
                            R"( "keystore": {"path": ")" +
                            g.keystore + R"("}, "revocation": {"cache_directory": ")" + g.directory +
-                           R"(/revocation"}})";
+                           R"(/revocation"}, )" + outbound_json() + "}";
   conf::Config c = conf::parse(json, "fuzz");
   c.inbound.authserv_id = std::string(kAuthservId);
   c.revocation.enabled = false;
   return std::make_shared<const conf::Config>(std::move(c));
 }
+
+// The users whose certificates the keystore holds (recipients an outbound message can be encrypted to).
+constexpr const char* kRecipients[] = {"alice", "bob", "carol", "domain"};
 
 Gateway make_gateway() {
   milter::logging::init(conf::LogLevel::debug, false, false);  // every line built, none written
@@ -63,6 +95,10 @@ Gateway make_gateway() {
     chain.push_back(pki_certificate("inter.pem"));
     keystore::put_identity(*g.store, pki_certificate(std::string(gw) + ".pem").get(),
                            pki_private_key(std::string(gw) + ".key").get(), chain, "", now);
+  }
+  for (const char* user : kRecipients) {
+    smime::X509Ptr cert = pki_certificate(std::string(user) + ".pem");
+    g.store->add(keystore::NewCertificate{cert.get(), keystore::Origin::imported, now, {}, {}});
   }
   g.store->add_anchor(pki_certificate("root.pem").get(), now);
   g.config = make_config(g);
@@ -116,6 +152,85 @@ std::size_t count_named(const smime::mime::HeaderList& h, std::string_view name)
   for (const auto& item : h.items)
     if (name_is(item.name, name)) ++n;
   return n;
+}
+
+// The layers the gateway made, from its trace header: "signed ...", "encrypted ...", "signed again".
+int layers_made(const conf::Config& config, const milter::Verdict& v) {
+  for (const milter::HeaderEdit& e : v.header_edits) {
+    if (e.kind != milter::HeaderEdit::Kind::add || !name_is(e.name, config.trace_header)) continue;
+    const std::string_view trace = e.value;
+    return (trace.starts_with("signed ") ? 1 : 0) +
+           (trace.find("encrypted ") != std::string_view::npos &&
+                    trace.find("not encrypted") == std::string_view::npos
+                ? 1
+                : 0) +
+           (trace.find("signed again") != std::string_view::npos ? 1 : 0);
+  }
+  return 0;
+}
+
+// What a recipient or verifier reads of the `layers` outer layers the gateway made: a signature
+// verifies against the test root, an enveloped entity decrypts with the recipients' keys, and what
+// is inside is a MIME entity. (What the author had protected inside may be anything.)
+void check_readable(const smime::Source& src, const smime::mime::Entity& e, int layers) {
+  static const smime::VerifyOptions trust = [] {
+    smime::VerifyOptions o;
+    std::vector<smime::X509Ptr> anchors;
+    anchors.push_back(pki_certificate("root.pem"));
+    o.trust_store = smime::make_trust_store(anchors);
+    return o;
+  }();
+  static const std::vector<smime::DecryptionKey> keys = [] {
+    std::vector<smime::DecryptionKey> k;
+    for (const char* user : kRecipients)
+      k.push_back({pki_certificate(std::string(user) + ".pem"), pki_private_key(std::string(user) + ".key")});
+    return k;
+  }();
+  const smime::SmimeType type = smime::classify(src, e).type;
+  smime::StringSink content;
+  if (type == smime::SmimeType::multipart_signed || type == smime::SmimeType::signed_data) {
+    const smime::VerifyResult r = smime::verify(src, e, trust, &content);
+    if (!r.ok()) std::fprintf(stderr, "verify: %s\n", r.reason.c_str());
+    require(r.ok(), "a signature the gateway made verifies");
+  } else if (type == smime::SmimeType::enveloped_data || type == smime::SmimeType::auth_enveloped_data) {
+    try {
+      smime::decrypt(src, e, keys, content);
+    } catch (const smime::Error& err) {
+      std::fprintf(stderr, "decrypt: %s\n", err.what());
+      require(false, "a message the gateway encrypted decrypts with its recipients' keys");
+    }
+  } else {
+    require(false, "the gateway's layer is S/MIME");
+  }
+  smime::Source inner = smime::Source::from_string(content.take());
+  try {
+    const smime::mime::Entity content_entity = smime::mime::parse(inner, inner.all());
+    if (layers > 1) check_readable(inner, content_entity, layers - 1);
+  } catch (const smime::Error& err) {
+    std::fprintf(stderr, "content: %s\n", err.what());
+    require(false, "the content the gateway protected is a MIME entity");
+  }
+}
+
+// The entity an outbound verdict that rewrote the message leaves (the Content-* fields after the
+// edits, the new body) parses as MIME, and what the gateway made of it is readable by its recipients.
+// (The other fields are the MTA's, whatever names it gave them.)
+void check_outbound_result(const conf::Config& config, const smime::mime::HeaderList& after,
+                           const milter::Verdict& v) {
+  if (!v.new_body) return;
+  smime::mime::Entity root;
+  try {
+    root = smime::mime::parse_body(*v.new_body, v.new_body->all(),
+                                   smime::mime::split_content_headers(after).content);
+  } catch (const smime::Error& err) {
+    smime::StringSink head;
+    smime::mime::write_headers(smime::mime::split_content_headers(after).content, head);
+    const std::string body = v.new_body->slice({0, std::min<std::uint64_t>(v.new_body->size(), 600)});
+    std::fprintf(stderr, "parse: %s\n%s\n%s\n", err.what(), head.str().c_str(), body.c_str());
+    require(false, "the entity the gateway made parses as MIME");
+  }
+  const int layers = layers_made(config, v);
+  if (layers > 0) check_readable(*v.new_body, root, layers);
 }
 
 }  // namespace
@@ -187,7 +302,10 @@ void check_verdict(const conf::Config& config, const milter::Message& message, c
   if (v.action != Action::accept) return;
 
   const smime::mime::HeaderList after = apply_edits(message, v);
-  if (!inbound) return;
+  if (!inbound) {
+    check_outbound_result(config, after, v);
+    return;
+  }
   std::size_t ours = 0;
   for (const auto& item : after.items)
     if (name_is(item.name, "Authentication-Results") &&

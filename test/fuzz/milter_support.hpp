@@ -2,8 +2,10 @@
 // process, the message as the MTA hands it over, and the properties of a verdict.
 //
 // The gateway is a temporary directory (removed at exit) with a spool and an SQLite keystore holding
-// the test PKI's gateway identities gw-old and gw-new (chain: inter) and the root as trust anchor, so
-// that decryption and verification really run. Revocation is disabled; the jobs run without side
+// the test PKI's gateway identities gw-old and gw-new (chain: inter), the certificates of alice, bob,
+// carol and domain, and the root as trust anchor, so that decryption, verification, signing and
+// encryption really run. Outbound, a field "X-Fuzz-Profile: NAME" picks one of the profiles sign,
+// opaque, address, encrypt, sign-encrypt, triple and split (milter_support.cpp); the default signs. Revocation is disabled; the jobs run without side
 // effects (no harvest, no last-use mark), so that one input gives the same verdict whenever it runs.
 #pragma once
 
@@ -41,7 +43,10 @@ milter::Message message_of(std::string_view text);
 // and values that cannot start a header field of their own; a body with CRLF line ends; no failure of
 // class internal in the log. With action accept, the edits applied to the message as the MTA applies
 // them (a change names an existing field) leave exactly one Authentication-Results field of ours, and
-// at most one copy of each simple result header.
+// at most one copy of each simple result header. With action accept outbound and a new body, the entity
+// left (Content-* fields after the edits, the body) parses, and each layer the trace header names is
+// readable: a signature verifies against the test root, an enveloped layer decrypts with the
+// recipients' keys, and its content is MIME.
 void check_verdict(const conf::Config& config, const milter::Message& message, const milter::Verdict& verdict,
                    bool inbound);
 

@@ -4,8 +4,9 @@
 //   der IN OUT      the DER of the message's first CMS part
 //   filter-inbound|filter-outbound|filter-abort|filter-fake IN OUT
 //                   a fuzz_filter program (filter_program.hpp) that sends the message through the
-//                   callbacks as an MTA does: from an external client; from an authenticated local one;
-//                   after a first message aborted half-way; with a fake verdict and a refused MTA call
+//                   callbacks as an MTA does: from an external client; from an authenticated local one,
+//                   once for each outbound profile of the fuzz gateway; after a first message aborted
+//                   half-way; with a fake verdict and a refused MTA call
 // Exit codes: 0 done, 1 no CMS part found, 2 usage, 3 anything else.
 #include <cstdio>
 #include <exception>
@@ -52,9 +53,24 @@ void write_binary(const smime::Source& src, const Entity& e, std::uint64_t& pos,
 
 namespace fp = fuzz::filter_program;
 
-void send_message(fp::Writer& w, const smime::Source& src, const Entity& root) {
-  w.op(fp::envfrom).strings({"<alice@example.org>", "SIZE=100"});
-  w.op(fp::envrcpt).strings({"<gateway@example.com>"});
+// The outbound profiles of the fuzz gateway (milter_support.cpp), picked by a field of their name.
+const char* const kOutboundProfiles[] = {"sign",         "opaque", "address", "encrypt",
+                                         "sign-encrypt", "triple", "split"};
+
+// From outside to the gateway's address, or (outbound) from the gateway's domain to recipients with
+// certificates (bob, carol, dave@example.net under the domain certificate) and one without.
+void send_message(fp::Writer& w, const smime::Source& src, const Entity& root,
+                  const char* outbound_profile = nullptr) {
+  if (outbound_profile == nullptr) {
+    w.op(fp::envfrom).strings({"<alice@example.org>", "SIZE=100"});
+    w.op(fp::envrcpt).strings({"<gateway@example.com>"});
+  } else {
+    w.op(fp::envfrom).strings({"<gateway@example.com>"});
+    for (const char* r :
+         {"<bob@example.org>", "<carol@example.org>", "<dave@example.net>", "<x@unknown.test>"})
+      w.op(fp::envrcpt).strings({r});
+    w.op(fp::header).string("X-Fuzz-Profile").string(outbound_profile);
+  }
   w.op(fp::symbol).byte(0).string("4FUZZ1");
   for (const smime::mime::Header& h : root.headers.items) w.op(fp::header).string(h.name).string(h.value);
   w.op(fp::eoh);
@@ -76,6 +92,15 @@ int write_filter_program(const std::string& variant, const smime::Source& src, c
     w.op(fp::envfrom).strings({"<mallory@example.net>"}).op(fp::envrcpt).strings({"<x@example.com>"});
     w.op(fp::header).string("Subject").string(" aborted").op(fp::eoh).op(fp::body).byte(0).string("half");
     w.op(fp::abort);
+  }
+  if (variant == "filter-outbound") {
+    for (const char* profile : kOutboundProfiles) {  // one connection, one message per profile
+      send_message(w, src, root, profile);
+      w.op(fp::eom);
+    }
+    w.op(fp::close);
+    out.write(w.bytes());
+    return 0;
   }
   send_message(w, src, root);
   if (variant == "filter-fake") {

@@ -124,7 +124,8 @@ struct Entity {
 // Parses an entity whose header block starts at r.offset (a whole message or a MIME part).
 Entity parse(const Source& src, Range r, const Limits& limits = {});
 // Parses a body whose header block is given separately (the milter receives headers and body apart).
-// The resulting entity's header range is empty and whole == body.
+// The resulting entity's header range is empty and whole == body. A given field that would not be
+// written back as one field (an invalid name, a line end in the value that is no fold) is bad_input.
 Entity parse_body(const Source& src, Range body, HeaderList headers, const Limits& limits = {});
 
 // Writes the entity in the canonical form for signing (RFC 8551 section 3.1.1-3.1.3): CRLF line ends

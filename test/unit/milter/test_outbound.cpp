@@ -403,6 +403,23 @@ TEST_CASE("missing certificate: bounce rejects naming the recipients, drop disca
 }
 
 TEST_CASE(
+    "a message without envelope recipients is a no-certificate failure under every policy, not internal",
+    "[milter][outbound]") {
+  Fixture f;
+  for (const char* policy : {"bounce", "drop", "split", "plain"}) {
+    const conf::Config config =
+        f.config(std::string(R"({"mode": "sign-encrypt", "missing_certificate": ")") + policy + "\"}");
+    const Verdict v =
+        milter::process_outbound(config, *f.store, nullptr, make_message({}), profile_of(config), now());
+    INFO(policy << ": " << dump_log(v));
+    CHECK(v.action == conf::Action::reject);
+    CHECK(v.reply.code == "550");
+    CHECK_FALSE(v.new_body.has_value());
+    CHECK(log_has(v, "failure=no-certificate action=reject"));
+  }
+}
+
+TEST_CASE(
     "missing certificate, split: encrypted for those with a certificate, a signed plain copy for the others",
     "[milter][outbound]") {
   Fixture f;

@@ -431,6 +431,37 @@ TEST_CASE("parse_body parses a body whose headers came separately", "[mime][pars
   CHECK(e.children[0].depth == 1);
 }
 
+TEST_CASE("parse_body refuses given fields that would not be written back as one field", "[mime][parse]") {
+  Source src = Source::from_string("x\r\n");
+  struct Row {
+    std::string name, value, problem;
+  };
+  const Row rows[] = {
+      {"Content-Type", " text/plain;\r\nX-Injected: 1", "has a line end that is not a fold"},
+      {"Content-Type", " text/plain\n", "has a line end that is not a fold"},
+      {"Content-Type", " text/plain\rX", "has a line end that is not a fold"},
+      {"Content Type", " text/plain", "invalid header field name"},
+      {"", " text/plain", "invalid header field name"},
+  };
+  for (const Row& row : rows) {
+    mime::HeaderList headers;
+    headers.items.push_back({row.name, row.value});
+    INFO(row.name << ":" << row.value);
+    std::string error;
+    try {
+      (void)mime::parse_body(src, src.all(), headers);
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::bad_input);
+      error = e.what();
+    }
+    CHECK(error.find(row.problem) != std::string::npos);
+  }
+  // Folds of either line end, and the obsolete space before the colon, are fields.
+  mime::HeaderList ok;
+  ok.items.push_back({"Content-Type ", " text/plain;\r\n\tcharset=utf-8;\n charset2=x"});
+  CHECK(mime::parse_body(src, src.all(), ok).content_type.is("text", "plain"));
+}
+
 TEST_CASE("a sub-range of a Source parses with absolute offsets", "[mime][parse]") {
   const std::string prefix = "XXXXXXXXXX";
   Source src = Source::from_string(prefix + "A: 1\r\n\r\nbody" + "YYYY");

@@ -173,7 +173,7 @@ class OutboundRun {
   Verdict protect();
   std::optional<smime::ProtectionLevel> existing_protection(const smime::mime::Entity& content);
   std::optional<Signer> load_signer();
-  std::string signer_fingerprint(std::optional<keystore::Time>& last_used);
+  Use signer_use(std::string& label);
   RecipientPlan resolve_recipients();
   void check_revocation(RecipientChoice& choice);
   Coverage apply_missing_policy(const RecipientPlan& plan);
@@ -185,8 +185,9 @@ class OutboundRun {
   const conf::Profile& profile_;
 };
 
-// The fingerprint of the signing certificate the profile names for this message.
-std::string OutboundRun::signer_fingerprint(std::optional<keystore::Time>& last_used) {
+// The signing certificate the profile names for this message (fingerprint, last use), and its label
+// from the keystore's facts (no certificate decoded per message).
+Use OutboundRun::signer_use(std::string& label) {
   const conf::SignerChoice& wanted = profile_.signing_identity;
   if (wanted.kind == conf::SignerChoice::Kind::fingerprint) {
     std::optional<keystore::CertRecord> rec = job_.store.find(wanted.fingerprint);
@@ -201,9 +202,9 @@ std::string OutboundRun::signer_fingerprint(std::optional<keystore::Time>& last_
     if (c.ok()) c = keystore::check_purpose(rec->facts, keystore::Purpose::sign);
     if (!c.ok())
       throw Failure(FailureClass::signing, "signing certificate " + wanted.fingerprint + ": " + c.reason);
-    last_used = rec->last_used;
     job_.note(Line().add("signer", rec->facts.fingerprint).add("by", "fingerprint"));
-    return rec->facts.fingerprint;
+    label = certificate_label(rec->facts);
+    return Use{rec->facts.fingerprint, rec->last_used};
   }
   const std::string sender = policy_sender(job_.message);
   const bool by_domain = wanted.kind == conf::SignerChoice::Kind::sender_domain;
@@ -218,13 +219,13 @@ std::string OutboundRun::signer_fingerprint(std::optional<keystore::Time>& last_
     throw Failure(FailureClass::signing, "cannot sign for " + key +
                                              ": no gateway certificate names this address (only a " +
                                              keystore::to_string(r.match) + " certificate)");
-  last_used = r.chosen->last_used;
   job_.note(Line()
                 .add("signer", r.chosen->facts.fingerprint)
                 .add("by", by_domain ? "sender-domain" : "sender-address")
                 .add("key", key)
                 .add("match", keystore::to_string(r.match)));
-  return r.chosen->facts.fingerprint;
+  label = certificate_label(r.chosen->facts);
+  return Use{r.chosen->facts.fingerprint, r.chosen->last_used};
 }
 
 // The signing identity; none when the sender has none and the profile lets such mail pass unsigned
@@ -232,7 +233,7 @@ std::string OutboundRun::signer_fingerprint(std::optional<keystore::Time>& last_
 std::optional<Signer> OutboundRun::load_signer() {
   Signer s;
   try {
-    s.use.fingerprint = signer_fingerprint(s.use.last_used);
+    s.use = signer_use(s.label);
   } catch (const MissingIdentity& m) {
     if (profile_.missing_identity != conf::MissingIdentity::pass) throw;
     job_.warn(Line().add("signing", "skipped").add("reason", m.what()).add("missing_identity", "pass"));
@@ -250,7 +251,6 @@ std::optional<Signer> OutboundRun::load_signer() {
                   "cannot load the signing key " + s.use.fingerprint + ": " + e.what());
   }
   // Shared references to the cached objects: the same key object signs every message.
-  s.label = certificate_label(id->cert.get());
   s.identity.cert = smime::share(id->cert.get());
   s.identity.key = smime::share(id->key.get());
   for (const smime::X509Ptr& c : id->chain) s.identity.chain.push_back(smime::share(c.get()));

@@ -140,4 +140,10 @@ std::string certificate_label(X509* cert) {
   return smime::subject_name(cert);
 }
 
+std::string certificate_label(const keystore::CertFacts& facts) {
+  if (!facts.emails.empty()) return facts.emails.front();
+  if (!facts.domains.empty()) return facts.domains.front();
+  return facts.subject;
+}
+
 }  // namespace milter

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "keystore/facts.hpp"
 #include "smime/mime.hpp"
 
 namespace milter {
@@ -28,5 +29,7 @@ Binding bind_signer(X509* cert, const std::string& from_address);
 
 // What a certificate is for, to name it: its first e-mail address, else its first dNSName, else its subject.
 std::string certificate_label(X509* cert);
+// The same from the facts the keystore keeps of it (keystore::facts_of reads them the same way).
+std::string certificate_label(const keystore::CertFacts& facts);
 
 }  // namespace milter

@@ -85,8 +85,10 @@ HarvestDecision harvest(Store& store, const HarvestInput& in, const HarvestPolic
   const std::string how = names_sender(f, in.from_address);
   if (how.empty()) return refuse(fp, "certificate does not name the From address " + in.from_address);
   if (!policy.harvest_unverified) {
-    if (auto err = chain_error(in.signer, trust_anchors(store), in.carried, now))
-      return refuse(fp, "chain does not validate to a trust anchor: " + *err);
+    const std::optional<std::string> err =
+        in.trust_store ? chain_error(in.signer, in.trust_store.get(), in.carried, now)
+                       : chain_error(in.signer, trust_anchors(store), in.carried, now);
+    if (err) return refuse(fp, "chain does not validate to a trust anchor: " + *err);
   }
 
   // The common case, a signer seen before with nothing to refresh, is a read: no write transaction

@@ -444,6 +444,7 @@ void InboundRun::harvest_signers() {
     in.message_id = job_.message.headers.get("Message-ID");
     if (c.signer->signing_time) in.signing_time = static_cast<keystore::Time>(*c.signer->signing_time);
     in.capabilities = c.signer->capabilities;
+    in.trust_store = job_.trust_store();  // the anchors verification used, prepared once per generation
     try {
       const keystore::HarvestDecision d = keystore::harvest(job_.store, in, policy, job_.time());
       Line line;

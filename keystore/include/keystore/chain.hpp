@@ -16,5 +16,9 @@ namespace keystore {
 // Returns nothing when it validates, OpenSSL's verification error text otherwise.
 std::optional<std::string> chain_error(X509* cert, const std::vector<smime::X509Ptr>& anchors,
                                        const std::vector<smime::X509Ptr>& untrusted, Time at);
+// The same against anchors already made into a store with partial chains allowed
+// (smime::make_trust_store): a process validates against one prepared store, not one per call.
+std::optional<std::string> chain_error(X509* cert, X509_STORE* anchors,
+                                       const std::vector<smime::X509Ptr>& untrusted, Time at);
 
 }  // namespace keystore

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ struct HarvestInput {
   std::string message_id;
   std::optional<Time> signing_time;
   smime::Capabilities capabilities;
+  // The store's trust anchors prepared by the caller (smime::make_trust_store of the same generation);
+  // without it, the harvest reads them from the store.
+  std::shared_ptr<X509_STORE> trust_store;
 };
 
 enum class HarvestOutcome { stored, updated, already_known, refused };

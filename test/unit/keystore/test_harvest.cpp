@@ -5,6 +5,7 @@
 #include "keystore/harvest.hpp"
 #include "keystore/lookup.hpp"
 #include "keystore_support.hpp"
+#include "smime/verify.hpp"
 
 using namespace keystore;
 
@@ -138,6 +139,45 @@ TEST_CASE("harvest: an intermediate or a pinned end-entity anchor ends the chain
   HarvestDecision d = harvest(*ts, in, {}, kt::now());
   CHECK(d.outcome == HarvestOutcome::refused);
   CHECK_THAT(d.reason, Catch::Contains("trust anchor"));
+}
+
+TEST_CASE("harvest: against the caller's prepared trust store it decides as with the anchors it reads",
+          "[harvest]") {
+  auto alice = kt::pki_cert("alice");
+  struct Row {
+    std::string name;
+    std::vector<std::string> anchors;
+    bool carry_inter;
+  };
+  const std::vector<Row> rows = {
+      {"no anchor", {}, true},
+      {"the root, the intermediate carried", {"root"}, true},
+      {"the root, nothing carried", {"root"}, false},
+      {"the intermediate only", {"inter"}, false},
+      {"alice pinned", {"alice"}, false},
+  };
+  for (const Row& row : rows) {
+    INFO(row.name);
+    std::vector<HarvestDecision> decisions;
+    for (bool prepared : {false, true}) {
+      kt::TempStore ts;
+      std::vector<smime::X509Ptr> anchors;
+      for (const std::string& a : row.anchors) {
+        anchors.push_back(kt::pki_cert(a));
+        ts->add_anchor(anchors.back().get(), kt::now());
+      }
+      HarvestInput in;
+      in.signer = alice.get();
+      in.signature_verified = true;
+      in.from_address = "alice@example.org";
+      if (row.carry_inter) in.carried.push_back(kt::pki_cert("inter"));
+      if (prepared) in.trust_store = smime::make_trust_store(anchors);
+      decisions.push_back(harvest(*ts, in, {}, kt::now()));
+    }
+    INFO(decisions[0].reason << " / " << decisions[1].reason);
+    CHECK(decisions[0].outcome == decisions[1].outcome);
+    CHECK(decisions[0].reason == decisions[1].reason);
+  }
 }
 
 TEST_CASE("harvest: harvest_unverified stores despite a failed verification, other rules stay", "[harvest]") {

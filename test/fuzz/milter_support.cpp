@@ -180,10 +180,10 @@ void check_readable(const smime::Source& src, const smime::mime::Entity& e, int 
     o.trust_store = smime::make_trust_store(anchors);
     return o;
   }();
-  static const std::vector<smime::DecryptionKey> keys = [] {
+  static const std::vector<smime::DecryptionKey> keys = [] {  // every certificate's in the keystore
     std::vector<smime::DecryptionKey> k;
-    for (const char* user : kRecipients)
-      k.push_back({pki_certificate(std::string(user) + ".pem"), pki_private_key(std::string(user) + ".key")});
+    for (const char* name : {"alice", "bob", "carol", "domain", "gw-old", "gw-new"})
+      k.push_back({pki_certificate(std::string(name) + ".pem"), pki_private_key(std::string(name) + ".key")});
     return k;
   }();
   const smime::SmimeType type = smime::classify(src, e).type;

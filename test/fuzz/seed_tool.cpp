@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include "filter_program.hpp"
 #include "smime/decrypt.hpp"
@@ -58,7 +59,8 @@ const char* const kOutboundProfiles[] = {"sign",         "opaque", "address", "e
                                          "sign-encrypt", "triple", "split"};
 
 // From outside to the gateway's address, or (outbound) from the gateway's domain to recipients with
-// certificates (bob, carol, dave@example.net under the domain certificate) and one without.
+// certificates (bob, carol, dave@example.net under the domain certificate, the gateway's own address)
+// and, but for sign-encrypt, one without.
 void send_message(fp::Writer& w, const smime::Source& src, const Entity& root,
                   const char* outbound_profile = nullptr) {
   if (outbound_profile == nullptr) {
@@ -67,8 +69,10 @@ void send_message(fp::Writer& w, const smime::Source& src, const Entity& root,
   } else {
     w.op(fp::envfrom).strings({"<gateway@example.com>"});
     for (const char* r :
-         {"<bob@example.org>", "<carol@example.org>", "<dave@example.net>", "<x@unknown.test>"})
+         {"<bob@example.org>", "<carol@example.org>", "<dave@example.net>", "<gateway@example.com>"})
       w.op(fp::envrcpt).strings({r});
+    // Without a certificate: the missing-certificate policies' paths; sign-encrypt (bounce) encrypts.
+    if (std::string_view(outbound_profile) != "sign-encrypt") w.op(fp::envrcpt).strings({"<x@unknown.test>"});
     w.op(fp::header).string("X-Fuzz-Profile").string(outbound_profile);
   }
   w.op(fp::symbol).byte(0).string("4FUZZ1");

@@ -78,7 +78,7 @@ std::shared_ptr<const conf::Config> make_config(const Gateway& g) {
   return std::make_shared<const conf::Config>(std::move(c));
 }
 
-// The users whose certificates the keystore holds (recipients an outbound message can be encrypted to).
+// The users whose certificates the keystore holds beside the gateway's own (recipients with a certificate).
 constexpr const char* kRecipients[] = {"alice", "bob", "carol", "domain"};
 
 Gateway make_gateway() {
@@ -203,13 +203,14 @@ void check_readable(const smime::Source& src, const smime::mime::Entity& e, int 
     require(false, "the gateway's layer is S/MIME");
   }
   smime::Source inner = smime::Source::from_string(content.take());
+  smime::mime::Entity content_entity;
   try {
-    const smime::mime::Entity content_entity = smime::mime::parse(inner, inner.all());
-    if (layers > 1) check_readable(inner, content_entity, layers - 1);
+    content_entity = smime::mime::parse(inner, inner.all());
   } catch (const smime::Error& err) {
     std::fprintf(stderr, "content: %s\n", err.what());
     require(false, "the content the gateway protected is a MIME entity");
   }
+  if (layers > 1) check_readable(inner, content_entity, layers - 1);
 }
 
 // The entity an outbound verdict that rewrote the message leaves (the Content-* fields after the

@@ -251,4 +251,24 @@ bool HeaderCondition::matches(std::string_view header_name, std::string_view val
   return false;
 }
 
+std::size_t regex_group_depth(std::string_view source) noexcept {
+  std::size_t depth = 0, deepest = 0;
+  bool in_class = false;
+  for (std::size_t i = 0; i < source.size(); ++i) {
+    const char c = source[i];
+    if (c == '\\') {
+      ++i;  // the escaped character is literal
+    } else if (in_class) {
+      in_class = c != ']';
+    } else if (c == '[') {
+      in_class = true;
+    } else if (c == '(') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ')' && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace conf

@@ -186,6 +186,11 @@ std::optional<HeaderCondition> read_header_condition(Ctx& ctx, const json& j, co
     ctx.error(o.path_of("regex"),
               "longer than " + std::to_string(HeaderCondition::regex_source_limit) + " characters");
     ok = false;
+  } else if (ok && h.kind == HeaderCondition::Kind::regex &&
+             regex_group_depth(h.text) > HeaderCondition::regex_group_depth_limit) {
+    ctx.error(o.path_of("regex"),
+              "groups nested deeper than " + std::to_string(HeaderCondition::regex_group_depth_limit));
+    ok = false;
   } else if (ok && h.kind == HeaderCondition::Kind::regex) {
     try {
       auto flags = std::regex::ECMAScript | std::regex::optimize;

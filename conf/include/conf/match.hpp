@@ -76,6 +76,9 @@ struct HeaderCondition {
   // The longest regex source accepted: libstdc++'s compiler also recurses, once per term and per group,
   // and a pattern of 100,000 characters overflows an 8 MiB stack.
   static constexpr std::size_t regex_source_limit = 512;
+  // Groups nested at most this deep: each level is four frames of that compiler (300 nested "(" in
+  // 512 characters overflow a 512 KiB stack under ASan).
+  static constexpr std::size_t regex_group_depth_limit = 32;
 
   std::string name;  // as configured; compared case-insensitively
   Kind kind = Kind::contains;
@@ -86,6 +89,10 @@ struct HeaderCondition {
   bool matches_name(std::string_view header_name) const noexcept;
   bool matches(std::string_view header_name, std::string_view value) const;
 };
+
+// How deep the groups of an ECMAScript regex source nest: "(" outside a bracket expression and not
+// escaped opens one. Read before compiling, so that the compiler's recursion stays bounded.
+std::size_t regex_group_depth(std::string_view source) noexcept;
 
 // Lower-cases ASCII letters; other bytes unchanged.
 std::string ascii_lower(std::string_view s);

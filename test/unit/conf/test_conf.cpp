@@ -231,6 +231,14 @@ TEST_CASE("every class of error names its path", "[conf][errors]") {
       {"bad regex",
        R"({"outbound": {"rules": [{"profile": "none", "match": {"header": [{"name": "Subject", "regex": "[encrypt"}]}}]}})",
        "$.outbound.rules[0].match.header[0].regex", "invalid regular expression"},
+      {"regex too long",
+       R"({"outbound": {"rules": [{"profile": "none", "match": {"header": [{"name": "Subject", "regex": ")" +
+           std::string(513, 'a') + R"("}]}}]}})",
+       "$.outbound.rules[0].match.header[0].regex", "longer than 512 characters"},
+      {"regex groups nested too deep",
+       R"({"outbound": {"rules": [{"profile": "none", "match": {"header": [{"name": "Subject", "regex": ")" +
+           std::string(33, '(') + "a" + std::string(33, ')') + R"("}]}}]}})",
+       "$.outbound.rules[0].match.header[0].regex", "groups nested deeper than 32"},
       {"header condition with two kinds", R"({"outbound": {"rules": [{"profile": "none",
          "match": {"header": [{"name": "Subject", "contains": "a", "regex": "b"}]}}]}})",
        "$.outbound.rules[0].match.header[0]", "exactly one of"},

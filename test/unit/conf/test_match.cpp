@@ -198,3 +198,15 @@ TEST_CASE("enumeration names round-trip", "[conf][values]") {
   CHECK(conf::to_string(conf::MissingCertificate::split) == "split");
   CHECK(conf::to_string(conf::LogLevel::warning) == "warning");
 }
+
+TEST_CASE("regex_group_depth counts nested groups, not escaped or bracketed parentheses", "[conf][match]") {
+  CHECK(conf::regex_group_depth("") == 0);
+  CHECK(conf::regex_group_depth("abc") == 0);
+  CHECK(conf::regex_group_depth("(a)(b)") == 1);
+  CHECK(conf::regex_group_depth("((a)|(b(c)))") == 3);
+  CHECK(conf::regex_group_depth("(?:x(?=y))") == 2);
+  CHECK(conf::regex_group_depth("\\(\\(\\(") == 0);
+  CHECK(conf::regex_group_depth("[(((]") == 0);
+  CHECK(conf::regex_group_depth("[\\]((](a)") == 1);
+  CHECK(conf::regex_group_depth("(((((") == 5);  // unbalanced: the compiler refuses it, after the bound
+}

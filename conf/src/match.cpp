@@ -251,24 +251,41 @@ bool HeaderCondition::matches(std::string_view header_name, std::string_view val
   return false;
 }
 
-std::size_t regex_group_depth(std::string_view source) noexcept {
-  std::size_t depth = 0, deepest = 0;
-  bool in_class = false;
+namespace {
+
+std::size_t digits_at(std::string_view s, std::size_t i) noexcept {
+  std::size_t n = 0;
+  while (i + n < s.size() && s[i + n] >= '0' && s[i + n] <= '9') ++n;
+  return n;
+}
+
+}  // namespace
+
+RegexShape regex_shape(std::string_view source) noexcept {
+  RegexShape shape;
+  std::size_t depth = 0;
+  bool in_class = false, in_braces = false;
   for (std::size_t i = 0; i < source.size(); ++i) {
     const char c = source[i];
     if (c == '\\') {
+      shape.longest_count = std::max(shape.longest_count, digits_at(source, i + 1));  // a backreference
       ++i;  // the escaped character is literal
     } else if (in_class) {
       in_class = c != ']';
     } else if (c == '[') {
       in_class = true;
+    } else if (c == '{' || (in_braces && c == ',')) {
+      in_braces = true;
+      shape.longest_count = std::max(shape.longest_count, digits_at(source, i + 1));
+    } else if (c == '}') {
+      in_braces = false;
     } else if (c == '(') {
-      deepest = std::max(deepest, ++depth);
+      shape.group_depth = std::max(shape.group_depth, ++depth);
     } else if (c == ')' && depth > 0) {
       --depth;
     }
   }
-  return deepest;
+  return shape;
 }
 
 }  // namespace conf

@@ -187,9 +187,14 @@ std::optional<HeaderCondition> read_header_condition(Ctx& ctx, const json& j, co
               "longer than " + std::to_string(HeaderCondition::regex_source_limit) + " characters");
     ok = false;
   } else if (ok && h.kind == HeaderCondition::Kind::regex &&
-             regex_group_depth(h.text) > HeaderCondition::regex_group_depth_limit) {
+             regex_shape(h.text).group_depth > HeaderCondition::regex_group_depth_limit) {
     ctx.error(o.path_of("regex"),
               "groups nested deeper than " + std::to_string(HeaderCondition::regex_group_depth_limit));
+    ok = false;
+  } else if (ok && h.kind == HeaderCondition::Kind::regex &&
+             regex_shape(h.text).longest_count > HeaderCondition::regex_count_digits_limit) {
+    ctx.error(o.path_of("regex"), "a backreference or repetition count of more than " +
+                                      std::to_string(HeaderCondition::regex_count_digits_limit) + " digits");
     ok = false;
   } else if (ok && h.kind == HeaderCondition::Kind::regex) {
     try {

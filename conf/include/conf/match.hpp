@@ -79,6 +79,9 @@ struct HeaderCondition {
   // Groups nested at most this deep: each level is four frames of that compiler (300 nested "(" in
   // 512 characters overflow a 512 KiB stack under ASan).
   static constexpr std::size_t regex_group_depth_limit = 32;
+  // Backreference numbers and repetition counts of at most this many digits: the compiler reads them
+  // into a long without an overflow check.
+  static constexpr std::size_t regex_count_digits_limit = 4;
 
   std::string name;  // as configured; compared case-insensitively
   Kind kind = Kind::contains;
@@ -90,9 +93,14 @@ struct HeaderCondition {
   bool matches(std::string_view header_name, std::string_view value) const;
 };
 
-// How deep the groups of an ECMAScript regex source nest: "(" outside a bracket expression and not
-// escaped opens one. Read before compiling, so that the compiler's recursion stays bounded.
-std::size_t regex_group_depth(std::string_view source) noexcept;
+// What an ECMAScript regex source is made of, read before compiling it, so that the compiler's recursion
+// and arithmetic stay bounded: how deep its groups nest ("(" outside a bracket expression and not
+// escaped opens one), and the longest run of digits after a backslash or in a brace expression.
+struct RegexShape {
+  std::size_t group_depth = 0;
+  std::size_t longest_count = 0;
+};
+RegexShape regex_shape(std::string_view source) noexcept;
 
 // Lower-cases ASCII letters; other bytes unchanged.
 std::string ascii_lower(std::string_view s);

@@ -239,6 +239,12 @@ TEST_CASE("every class of error names its path", "[conf][errors]") {
        R"({"outbound": {"rules": [{"profile": "none", "match": {"header": [{"name": "Subject", "regex": ")" +
            std::string(33, '(') + "a" + std::string(33, ')') + R"("}]}}]}})",
        "$.outbound.rules[0].match.header[0].regex", "groups nested deeper than 32"},
+      {"regex count too long",
+       R"({"outbound": {"rules": [{"profile": "none", "match": {"header": [{"name": "Subject", "regex": "a{1,12345}"}]}}]}})",
+       "$.outbound.rules[0].match.header[0].regex", "repetition count of more than 4 digits"},
+      {"regex backreference too long",
+       R"({"outbound": {"rules": [{"profile": "none", "match": {"header": [{"name": "Subject", "regex": "(a)\\77777777777777777777"}]}}]}})",
+       "$.outbound.rules[0].match.header[0].regex", "repetition count of more than 4 digits"},
       {"header condition with two kinds", R"({"outbound": {"rules": [{"profile": "none",
          "match": {"header": [{"name": "Subject", "contains": "a", "regex": "b"}]}}]}})",
        "$.outbound.rules[0].match.header[0]", "exactly one of"},

@@ -199,14 +199,22 @@ TEST_CASE("enumeration names round-trip", "[conf][values]") {
   CHECK(conf::to_string(conf::LogLevel::warning) == "warning");
 }
 
-TEST_CASE("regex_group_depth counts nested groups, not escaped or bracketed parentheses", "[conf][match]") {
-  CHECK(conf::regex_group_depth("") == 0);
-  CHECK(conf::regex_group_depth("abc") == 0);
-  CHECK(conf::regex_group_depth("(a)(b)") == 1);
-  CHECK(conf::regex_group_depth("((a)|(b(c)))") == 3);
-  CHECK(conf::regex_group_depth("(?:x(?=y))") == 2);
-  CHECK(conf::regex_group_depth("\\(\\(\\(") == 0);
-  CHECK(conf::regex_group_depth("[(((]") == 0);
-  CHECK(conf::regex_group_depth("[\\]((](a)") == 1);
-  CHECK(conf::regex_group_depth("(((((") == 5);  // unbalanced: the compiler refuses it, after the bound
+TEST_CASE("regex_shape: nested groups, not escaped or bracketed parentheses; counts' digits",
+          "[conf][match]") {
+  auto depth = [](std::string_view s) { return conf::regex_shape(s).group_depth; };
+  auto count = [](std::string_view s) { return conf::regex_shape(s).longest_count; };
+  CHECK(depth("") == 0);
+  CHECK(depth("abc") == 0);
+  CHECK(depth("(a)(b)") == 1);
+  CHECK(depth("((a)|(b(c)))") == 3);
+  CHECK(depth("(?:x(?=y))") == 2);
+  CHECK(depth("\\(\\(\\(") == 0);
+  CHECK(depth("[(((]") == 0);
+  CHECK(depth("[\\]((](a)") == 1);
+  CHECK(depth("(((((") == 5);          // unbalanced: the compiler refuses it, after the bound
+  CHECK(count("order 1234567") == 0);  // literal digits
+  CHECK(count("a{3}") == 1);
+  CHECK(count("a{12,345}") == 3);
+  CHECK(count("a{1,}b,99999") == 1);  // a comma outside braces is literal
+  CHECK(count("(a)\\12345") == 5);
 }

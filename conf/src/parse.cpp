@@ -159,6 +159,20 @@ std::shared_ptr<const Profile> resolve_profile(Object& o, std::string_view key, 
   return nullptr;
 }
 
+// Why a regex source is refused before it is compiled: the bounds that keep libstdc++'s compiler (it
+// recurses per term and group, and reads numbers without an overflow check) within a thread's stack.
+std::optional<std::string> regex_source_problem(std::string_view source) {
+  if (source.size() > HeaderCondition::regex_source_limit)
+    return "longer than " + std::to_string(HeaderCondition::regex_source_limit) + " characters";
+  const RegexShape shape = regex_shape(source);
+  if (shape.group_depth > HeaderCondition::regex_group_depth_limit)
+    return "groups nested deeper than " + std::to_string(HeaderCondition::regex_group_depth_limit);
+  if (shape.longest_count > HeaderCondition::regex_count_digits_limit)
+    return "a backreference or repetition count of more than " +
+           std::to_string(HeaderCondition::regex_count_digits_limit) + " digits";
+  return std::nullopt;
+}
+
 std::optional<HeaderCondition> read_header_condition(Ctx& ctx, const json& j, const std::string& path,
                                                      const std::string& schema) {
   Object o(ctx, &j, path, schema);
@@ -181,22 +195,13 @@ std::optional<HeaderCondition> read_header_condition(Ctx& ctx, const json& j, co
   if (given != 1) {
     ctx.error(path, "give exactly one of 'contains', 'equals', 'regex'");
     ok = false;
-  } else if (ok && h.kind == HeaderCondition::Kind::regex &&
-             h.text.size() > HeaderCondition::regex_source_limit) {
-    ctx.error(o.path_of("regex"),
-              "longer than " + std::to_string(HeaderCondition::regex_source_limit) + " characters");
-    ok = false;
-  } else if (ok && h.kind == HeaderCondition::Kind::regex &&
-             regex_shape(h.text).group_depth > HeaderCondition::regex_group_depth_limit) {
-    ctx.error(o.path_of("regex"),
-              "groups nested deeper than " + std::to_string(HeaderCondition::regex_group_depth_limit));
-    ok = false;
-  } else if (ok && h.kind == HeaderCondition::Kind::regex &&
-             regex_shape(h.text).longest_count > HeaderCondition::regex_count_digits_limit) {
-    ctx.error(o.path_of("regex"), "a backreference or repetition count of more than " +
-                                      std::to_string(HeaderCondition::regex_count_digits_limit) + " digits");
-    ok = false;
   } else if (ok && h.kind == HeaderCondition::Kind::regex) {
+    if (std::optional<std::string> problem = regex_source_problem(h.text)) {
+      ctx.error(o.path_of("regex"), *problem);
+      ok = false;
+    }
+  }
+  if (ok && h.kind == HeaderCondition::Kind::regex) {
     try {
       auto flags = std::regex::ECMAScript | std::regex::optimize;
       if (h.ignore_case) flags |= std::regex::icase;

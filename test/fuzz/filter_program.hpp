@@ -24,6 +24,11 @@
 
 namespace fuzz::filter_program {
 
+// The outbound profiles of the fuzz gateway (milter_support.cpp); a message's field
+// "X-Fuzz-Profile: NAME" picks one, the seeds send a message under each.
+inline constexpr const char* kOutboundProfiles[] = {"sign",         "opaque", "address", "encrypt",
+                                                    "sign-encrypt", "triple", "split"};
+
 enum Op : std::uint8_t {
   connect,
   helo,

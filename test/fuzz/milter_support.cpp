@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "conf/match.hpp"
+#include "filter_program.hpp"
 #include "fuzz_support.hpp"
 #include "header_edits.hpp"
 #include "keystore/identity.hpp"
@@ -41,8 +42,8 @@ std::string make_temp_directory() {
   return templ;
 }
 
-// Outbound profiles, one of each kind of work; a message picks one by a field "X-Fuzz-Profile: NAME"
-// (the default signs). The JSON object of each, by name.
+// The outbound profiles (filter_program::kOutboundProfiles), one of each kind of work; a message picks
+// one by a field "X-Fuzz-Profile: NAME" (the default signs). The JSON object of each, by name.
 constexpr std::pair<std::string_view, std::string_view> kProfiles[] = {
     {"sign", R"({"mode": "sign"})"},
     {"opaque", R"({"mode": "sign", "sign_mode": "opaque", "encoding": "der", "digest": "sha384",
@@ -55,6 +56,11 @@ constexpr std::pair<std::string_view, std::string_view> kProfiles[] = {
 };
 
 std::string outbound_json() {
+  // The seeds name these profiles: a name without one here would silently fall to the default.
+  for (const char* name : filter_program::kOutboundProfiles)
+    require(std::any_of(std::begin(kProfiles), std::end(kProfiles),
+                        [&](const auto& p) { return p.first == name; }),
+            "every outbound profile the seeds name is configured");
   std::string profiles, rules;
   for (const auto& [name, profile] : kProfiles) {
     if (!profiles.empty()) profiles += ", ", rules += ", ";
@@ -78,7 +84,9 @@ std::shared_ptr<const conf::Config> make_config(const Gateway& g) {
   return std::make_shared<const conf::Config>(std::move(c));
 }
 
-// The users whose certificates the keystore holds beside the gateway's own (recipients with a certificate).
+// The gateway's identities (certificate and key), and the users whose certificates the keystore
+// holds beside them (recipients with a certificate).
+constexpr const char* kGatewayIdentities[] = {"gw-old", "gw-new"};
 constexpr const char* kRecipients[] = {"alice", "bob", "carol", "domain"};
 
 Gateway make_gateway() {
@@ -90,7 +98,7 @@ Gateway make_gateway() {
   std::filesystem::create_directory(g.spool);
   g.store = keystore::open_sqlite_store(g.keystore);
   const keystore::Time now = static_cast<keystore::Time>(std::time(nullptr));
-  for (const char* gw : {"gw-old", "gw-new"}) {
+  for (const char* gw : kGatewayIdentities) {
     std::vector<smime::X509Ptr> chain;
     chain.push_back(pki_certificate("inter.pem"));
     keystore::put_identity(*g.store, pki_certificate(std::string(gw) + ".pem").get(),
@@ -182,8 +190,11 @@ void check_readable(const smime::Source& src, const smime::mime::Entity& e, int 
   }();
   static const std::vector<smime::DecryptionKey> keys = [] {  // every certificate's in the keystore
     std::vector<smime::DecryptionKey> k;
-    for (const char* name : {"alice", "bob", "carol", "domain", "gw-old", "gw-new"})
+    auto add = [&](std::string_view name) {
       k.push_back({pki_certificate(std::string(name) + ".pem"), pki_private_key(std::string(name) + ".key")});
+    };
+    for (const char* name : kRecipients) add(name);
+    for (const char* name : kGatewayIdentities) add(name);
     return k;
   }();
   const smime::SmimeType type = smime::classify(src, e).type;

@@ -54,10 +54,6 @@ void write_binary(const smime::Source& src, const Entity& e, std::uint64_t& pos,
 
 namespace fp = fuzz::filter_program;
 
-// The outbound profiles of the fuzz gateway (milter_support.cpp), picked by a field of their name.
-const char* const kOutboundProfiles[] = {"sign",         "opaque", "address", "encrypt",
-                                         "sign-encrypt", "triple", "split"};
-
 // From outside to the gateway's address, or (outbound) from the gateway's domain to recipients with
 // certificates (bob, carol, dave@example.net under the domain certificate, the gateway's own address)
 // and, but for sign-encrypt, one without.
@@ -98,7 +94,7 @@ int write_filter_program(const std::string& variant, const smime::Source& src, c
     w.op(fp::abort);
   }
   if (variant == "filter-outbound") {
-    for (const char* profile : kOutboundProfiles) {  // one connection, one message per profile
+    for (const char* profile : fp::kOutboundProfiles) {  // one connection, one message per profile
       send_message(w, src, root, profile);
       w.op(fp::eom);
     }

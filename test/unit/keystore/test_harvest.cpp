@@ -148,13 +148,14 @@ TEST_CASE("harvest: against the caller's prepared trust store it decides as with
     std::string name;
     std::vector<std::string> anchors;
     bool carry_inter;
+    HarvestOutcome want;
   };
   const std::vector<Row> rows = {
-      {"no anchor", {}, true},
-      {"the root, the intermediate carried", {"root"}, true},
-      {"the root, nothing carried", {"root"}, false},
-      {"the intermediate only", {"inter"}, false},
-      {"alice pinned", {"alice"}, false},
+      {"no anchor", {}, true, HarvestOutcome::refused},
+      {"the root, the intermediate carried", {"root"}, true, HarvestOutcome::stored},
+      {"the root, nothing carried", {"root"}, false, HarvestOutcome::refused},
+      {"the intermediate only", {"inter"}, false, HarvestOutcome::stored},
+      {"alice pinned", {"alice"}, false, HarvestOutcome::stored},
   };
   for (const Row& row : rows) {
     INFO(row.name);
@@ -175,7 +176,8 @@ TEST_CASE("harvest: against the caller's prepared trust store it decides as with
       decisions.push_back(harvest(*ts, in, {}, kt::now()));
     }
     INFO(decisions[0].reason << " / " << decisions[1].reason);
-    CHECK(decisions[0].outcome == decisions[1].outcome);
+    CHECK(decisions[0].outcome == row.want);
+    CHECK(decisions[1].outcome == row.want);
     CHECK(decisions[0].reason == decisions[1].reason);
   }
 }
